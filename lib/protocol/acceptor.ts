@@ -1,0 +1,115 @@
+/**
+ * Acceptor: the memory of the protocol. It promises never to take part in a ballot lower than
+ * the highest it has seen, and remembers the last value it accepted in every instance.
+ *
+ * Invariants it defends (Lamport, "Paxos Made Simple"):
+ * - P1a: it accepts a proposal numbered b only if it has not promised a ballot above b.
+ * - It answers phase 1 with everything it accepted at or above the asked instance, so a new
+ *   leader re-proposes any value that may have been chosen (P2c).
+ */
+import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
+import {
+  type AcceptedEntry, type Batch, type Message, type PrepareMessage, type AcceptMessage,
+  type Outgoing, batchSize,
+} from './messages.js';
+import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
+import type { ResolvedOptions } from './options.js';
+
+/** Everything an acceptor must keep across a restart to stay safe. Plain data. */
+export interface AcceptorState {
+  promised: Ballot;
+  accepted: AcceptedEntry[];
+}
+
+export class Acceptor implements ProtocolNode {
+  readonly group = 'acceptors' as const;
+  private promised: Ballot = ZERO_BALLOT;
+  private readonly accepted = new Map<number, { ballot: Ballot; batch: Batch }>();
+  private readonly outbox = new Outbox();
+  readonly metrics = { promises: 0, accepts: 0, nacks: 0, dropped: 0 };
+
+  constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState) {
+    if (restored) {
+      this.promised = restored.promised;
+      for (const e of restored.accepted) this.accepted.set(e.instance, { ballot: e.ballot, batch: e.batch });
+    }
+  }
+
+  /** A copy of the durable state, for storage or a restart that keeps memory. */
+  snapshot(): AcceptorState {
+    return {
+      promised: this.promised,
+      accepted: [...this.accepted].map(([instance, e]) => ({ instance, ballot: e.ballot, batch: e.batch })),
+    };
+  }
+
+  handle(message: Message): void {
+    switch (message.type) {
+      case 'prepare': return this.onPrepare(message);
+      case 'accept': return this.onAccept(message);
+      default: this.metrics.dropped++;
+    }
+  }
+
+  tick(): void {
+    // An acceptor only ever answers; it has no timers.
+  }
+
+  takeOutgoing(): Outgoing[] {
+    return this.outbox.take();
+  }
+
+  private onPrepare(m: PrepareMessage): void {
+    const leader = { group: 'proposers' as const, member: proposerOf(m.ballot) };
+    if (compareBallots(m.ballot, this.promised) < 0) {
+      this.nack(m.ballot, leader.member);
+      return;
+    }
+    this.promised = m.ballot;
+    this.metrics.promises++;
+    const chunks = this.chunkAccepted(m.from);
+    chunks.forEach((accepted, chunk) => {
+      this.outbox.send(leader, {
+        type: 'promise', ballot: m.ballot, acceptor: this.id, from: m.from, chunk, chunks: chunks.length, accepted,
+      });
+    });
+  }
+
+  private onAccept(m: AcceptMessage): void {
+    if (compareBallots(m.ballot, this.promised) < 0) {
+      this.nack(m.ballot, proposerOf(m.ballot));
+      return;
+    }
+    this.promised = m.ballot;
+    this.accepted.set(m.instance, { ballot: m.ballot, batch: m.batch });
+    this.metrics.accepts++;
+    const vote = { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: this.id } as const;
+    this.outbox.send(TO_LEARNERS, vote);
+    this.outbox.send(TO_PROPOSERS, vote);
+  }
+
+  private nack(ballot: Ballot, proposer: number): void {
+    this.metrics.nacks++;
+    this.outbox.send({ group: 'proposers', member: proposer },
+      { type: 'nack', ballot, promised: this.promised, acceptor: this.id });
+  }
+
+  /** Everything accepted at or above `from`, in instance order, split to bound message size. */
+  private chunkAccepted(from: number): AcceptedEntry[][] {
+    const instances = [...this.accepted.keys()].filter((i) => i >= from).sort((a, b) => a - b);
+    const chunks: AcceptedEntry[][] = [[]];
+    let bytes = 0;
+    for (const instance of instances) {
+      const { ballot, batch } = this.accepted.get(instance)!;
+      const size = batchSize(batch) + 32;
+      if (bytes + size > this.options.batchMaxBytes && chunks[chunks.length - 1]!.length > 0) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks[chunks.length - 1]!.push({ instance, ballot, batch });
+      bytes += size;
+    }
+    return chunks;
+  }
+}
+

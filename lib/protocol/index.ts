@@ -1,0 +1,10 @@
+/** The sans-IO protocol core: deterministic role state machines and their message vocabulary. */
+export * from './ballot.js';
+export * from './messages.js';
+export * from './options.js';
+export * from './node.js';
+export * from './delivery-filter.js';
+export * from './acceptor.js';
+export * from './proposer.js';
+export * from './learner.js';
+export * from './client.js';

@@ -1,0 +1,227 @@
+/**
+ * Learner: decides an instance once a phase-2 quorum of acceptors voted for the same ballot and
+ * it holds that ballot's value, then delivers instances in order, with no gaps, each client value
+ * once. A learner that sees a gap, or hears from the leader that it is behind, asks the leader
+ * for the decided values it lacks (catch-up), so a late or lossy learner still delivers the whole
+ * sequence from the first value.
+ *
+ * Proposers embed a learner too (with `retainLog`), which is how a leader knows what is decided,
+ * serves catch-up, and how a successor takes over from where the log really stands.
+ */
+import { type Ballot, sameBallot } from './ballot.js';
+import type {
+  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, Destination, Group, Message, Outgoing, Payload,
+} from './messages.js';
+import { DeliveryFilter } from './delivery-filter.js';
+import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
+import type { ResolvedOptions } from './options.js';
+
+/** One value delivered in the total order. */
+export interface Delivery {
+  /** 0-based index in the delivered sequence; identical at every learner. */
+  readonly position: number;
+  readonly instance: number;
+  readonly client: number;
+  readonly seq: number;
+  readonly value: Payload;
+}
+
+interface Vote {
+  ballot: Ballot;
+  /** Bit i set: acceptor i voted. */
+  mask: number;
+  count: number;
+}
+
+interface PendingInstance {
+  proposals: { ballot: Ballot; batch: Batch }[];
+  votes: Vote[];
+  decided?: Batch;
+}
+
+export interface LearnerSettings {
+  /** The group this learner answers as (proposers embed one). Default 'learners'. */
+  group?: Group;
+  /** Keep every decided batch so it can be served to others. Default false. */
+  retainLog?: boolean;
+}
+
+export class Learner implements ProtocolNode {
+  readonly group: Group;
+  /** First instance not yet delivered: every instance below it is decided and delivered. */
+  private nextInstance = 0;
+  private nextPosition = 0;
+  private readonly pending = new Map<number, PendingInstance>();
+  private readonly filter = new DeliveryFilter();
+  private readonly log: Batch[] | undefined;
+  private deliveries: Delivery[] = [];
+  private readonly outbox = new Outbox();
+  private readonly self: Destination;
+  /** One past the highest instance known to exist anywhere. */
+  private knownEnd = 0;
+  private lastProgressAt = -Infinity;
+  private lastRequestAt = -Infinity;
+  private requestedTo = 0;
+  readonly metrics = { instancesDecided: 0, valuesDelivered: 0, duplicatesDropped: 0, catchupRequests: 0, dropped: 0 };
+
+  constructor(readonly id: number, private readonly options: ResolvedOptions, settings: LearnerSettings = {}) {
+    this.group = settings.group ?? 'learners';
+    this.log = settings.retainLog ? [] : undefined;
+    this.self = { group: this.group, member: id };
+  }
+
+  /** Instances decided and delivered so far (= the next instance to deliver). */
+  get delivered(): number {
+    return this.nextInstance;
+  }
+
+  /** Values delivered so far (= the position the next value will get). */
+  get position(): number {
+    return this.nextPosition;
+  }
+
+  /** Whether `instance` is known decided (delivered, or decided above a gap). */
+  isDecided(instance: number): boolean {
+    return instance < this.nextInstance || this.pending.get(instance)?.decided !== undefined;
+  }
+
+  /** The decided batch of a delivered instance, when the log is retained. */
+  decidedBatch(instance: number): Batch | undefined {
+    return this.log?.[instance] ?? this.pending.get(instance)?.decided;
+  }
+
+  /** Whether (client, seq) has already been delivered. */
+  hasDelivered(client: number, seq: number): boolean {
+    return this.filter.has(client, seq);
+  }
+
+  handle(message: Message, now: number): void {
+    switch (message.type) {
+      case 'accept': this.onProposal(message); break;
+      case 'accepted': this.onVote(message); break;
+      case 'decided': this.onDecided(message); break;
+      case 'heartbeat': this.noteExists(message.decided); break;
+      default: this.metrics.dropped++; return;
+    }
+    this.deliverReady(now);
+    this.pollCatchup(now);
+  }
+
+  tick(now: number): void {
+    this.pollCatchup(now);
+  }
+
+  takeOutgoing(): Outgoing[] {
+    return this.outbox.take();
+  }
+
+  /** Values delivered since the last call, in order. */
+  takeDeliveries(): Delivery[] {
+    const taken = this.deliveries;
+    this.deliveries = [];
+    return taken;
+  }
+
+  private noteExists(end: number): void {
+    if (end > this.knownEnd) this.knownEnd = end;
+  }
+
+  private pendingAt(instance: number): PendingInstance {
+    let p = this.pending.get(instance);
+    if (!p) {
+      p = { proposals: [], votes: [] };
+      this.pending.set(instance, p);
+    }
+    return p;
+  }
+
+  private onProposal(m: AcceptMessage): void {
+    this.noteExists(m.instance + 1);
+    if (this.isDecided(m.instance)) return;
+    const p = this.pendingAt(m.instance);
+    if (!p.proposals.some((x) => sameBallot(x.ballot, m.ballot))) p.proposals.push({ ballot: m.ballot, batch: m.batch });
+    this.tryDecide(m.instance, p);
+  }
+
+  private onVote(m: AcceptedMessage): void {
+    this.noteExists(m.instance + 1);
+    if (this.isDecided(m.instance) || m.acceptor >= this.options.acceptors) return;
+    const p = this.pendingAt(m.instance);
+    let vote = p.votes.find((v) => sameBallot(v.ballot, m.ballot));
+    if (!vote) {
+      vote = { ballot: m.ballot, mask: 0, count: 0 };
+      p.votes.push(vote);
+    }
+    const bit = 1 << m.acceptor;
+    if ((vote.mask & bit) === 0) {
+      vote.mask |= bit;
+      vote.count++;
+    }
+    this.tryDecide(m.instance, p);
+  }
+
+  private onDecided(m: DecidedMessage): void {
+    for (const e of m.entries) {
+      this.noteExists(e.instance + 1);
+      if (!this.isDecided(e.instance)) this.decide(e.instance, this.pendingAt(e.instance), e.batch);
+    }
+  }
+
+  /** A value is chosen once a phase-2 quorum accepted the same ballot; its value is that ballot's. */
+  private tryDecide(instance: number, p: PendingInstance): void {
+    for (const vote of p.votes) {
+      if (vote.count < this.options.phase2Quorum) continue;
+      const proposal = p.proposals.find((x) => sameBallot(x.ballot, vote.ballot));
+      if (proposal) {
+        this.decide(instance, p, proposal.batch);
+        return;
+      }
+    }
+  }
+
+  private decide(instance: number, p: PendingInstance, batch: Batch): void {
+    p.decided = batch;
+    p.proposals = [];
+    p.votes = [];
+    this.metrics.instancesDecided++;
+  }
+
+  private deliverReady(now: number): void {
+    const start = this.nextInstance;
+    for (let p = this.pending.get(this.nextInstance); p?.decided; p = this.pending.get(this.nextInstance)) {
+      const instance = this.nextInstance;
+      for (const s of p.decided) {
+        if (!this.filter.admit(s.client, s.seq)) {
+          this.metrics.duplicatesDropped++;
+          continue;
+        }
+        this.deliveries.push({ position: this.nextPosition++, instance, client: s.client, seq: s.seq, value: s.value });
+        this.metrics.valuesDelivered++;
+      }
+      if (this.log) this.log[instance] = p.decided;
+      this.pending.delete(instance);
+      this.nextInstance++;
+    }
+    if (this.nextInstance !== start) this.lastProgressAt = now;
+  }
+
+  /**
+   * Ask the leader for what we lack: at once while a catch-up is running and its last answer has
+   * been absorbed, otherwise only after `catchupMs` without progress, so normal pipelining (where
+   * later instances are often decided first) causes no requests.
+   */
+  private pollCatchup(now: number): void {
+    if (this.nextInstance >= this.knownEnd) {
+      this.requestedTo = 0;
+      return;
+    }
+    const answered = this.requestedTo > 0 && this.nextInstance >= this.requestedTo;
+    const stalled = now - this.lastProgressAt >= this.options.catchupMs && now - this.lastRequestAt >= this.options.catchupMs;
+    if (!answered && !stalled) return;
+    const to = Math.min(this.knownEnd, this.nextInstance + this.options.catchupMaxInstances);
+    this.outbox.send(TO_PROPOSERS, { type: 'catchup', requester: this.self, from: this.nextInstance, to });
+    this.requestedTo = to;
+    this.lastRequestAt = now;
+    this.metrics.catchupRequests++;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Protocol options shared by every role, with documented defaults and validation. Times are in
+ * milliseconds of whatever clock the runtime injects (virtual in the simulator).
+ */
+import { MAX_PROPOSER_ID } from './ballot.js';
+
+export interface ProtocolOptions {
+  /** Number of proposers (ids 0..proposers-1). The highest live id leads. */
+  proposers: number;
+  /** Number of acceptors (ids 0..acceptors-1), at most 31. */
+  acceptors: number;
+  /** Acceptors that must promise in phase 1. Default: a majority. */
+  phase1Quorum?: number;
+  /** Acceptors that must accept in phase 2. Default: a majority. */
+  phase2Quorum?: number;
+  /** Instances the leader keeps in flight at once. Default 256. */
+  window?: number;
+  /** Most client values in one instance. Default 4096. */
+  batchMaxValues?: number;
+  /**
+   * Most bytes of client values (plus a per-value overhead) in one instance, and in one promise,
+   * decided or submit message. Default 48 KiB, so that a batch fits one UDP datagram.
+   */
+  batchMaxBytes?: number;
+  /** How often proposers announce themselves. Default 20 ms. */
+  heartbeatIntervalMs?: number;
+  /** Silence after which a proposer is presumed dead. Default 200 ms. */
+  leaderTimeoutMs?: number;
+  /** Resend 1a/2a that no quorum answered after this long. Default 100 ms. */
+  retransmitMs?: number;
+  /** Clients resend undecided submissions after this long. Default 400 ms. */
+  clientRetryMs?: number;
+  /** A learner that has made no progress for this long while behind asks for catch-up. Default 60 ms. */
+  catchupMs?: number;
+  /** Most instances asked for in one catch-up request. Default 512. */
+  catchupMaxInstances?: number;
+}
+
+export type ResolvedOptions = Required<ProtocolOptions>;
+
+export const MAX_ACCEPTORS = 31;
+
+/** Thrown for an option that cannot work; `code` is stable for programs. */
+export class ConfigurationError extends Error {
+  readonly code = 'ERR_PAXOS_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+function positiveInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > max) {
+    throw new ConfigurationError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  }
+  return value as number;
+}
+
+export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
+  const acceptors = positiveInt('acceptors', options.acceptors, MAX_ACCEPTORS);
+  const proposers = positiveInt('proposers', options.proposers, MAX_PROPOSER_ID);
+  const majority = Math.floor(acceptors / 2) + 1;
+  const phase1Quorum = positiveInt('phase1Quorum', options.phase1Quorum ?? majority, acceptors);
+  const phase2Quorum = positiveInt('phase2Quorum', options.phase2Quorum ?? majority, acceptors);
+  if (phase1Quorum + phase2Quorum <= acceptors) {
+    throw new ConfigurationError(
+      `phase1Quorum (${phase1Quorum}) + phase2Quorum (${phase2Quorum}) must exceed acceptors (${acceptors}), ` +
+        'or two quorums could miss each other and decide different values');
+  }
+  const resolved: ResolvedOptions = {
+    acceptors,
+    proposers,
+    phase1Quorum,
+    phase2Quorum,
+    window: positiveInt('window', options.window ?? 256, 1 << 20),
+    batchMaxValues: positiveInt('batchMaxValues', options.batchMaxValues ?? 4096),
+    batchMaxBytes: positiveInt('batchMaxBytes', options.batchMaxBytes ?? 48 * 1024),
+    heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 20),
+    leaderTimeoutMs: positiveInt('leaderTimeoutMs', options.leaderTimeoutMs ?? 200),
+    retransmitMs: positiveInt('retransmitMs', options.retransmitMs ?? 100),
+    clientRetryMs: positiveInt('clientRetryMs', options.clientRetryMs ?? 400),
+    catchupMs: positiveInt('catchupMs', options.catchupMs ?? 60),
+    catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
+  };
+  if (resolved.leaderTimeoutMs <= resolved.heartbeatIntervalMs * 2) {
+    throw new ConfigurationError(
+      `leaderTimeoutMs (${resolved.leaderTimeoutMs}) must exceed twice heartbeatIntervalMs ` +
+        `(${resolved.heartbeatIntervalMs}), or a live leader looks dead after one lost heartbeat`);
+  }
+  return resolved;
+}

@@ -1,0 +1,408 @@
+/**
+ * Proposer: one of them, the leader, orders client values. Leadership goes to the highest
+ * proposer id heard from recently (a heartbeat failure detector); ballots, not the detector,
+ * keep it safe when two proposers believe they lead at once.
+ *
+ * A new leader runs phase 1 once for every instance from its first undecided one, re-proposes
+ * the highest-ballot value reported for each instance (P2c), fills holes with no-ops, then runs
+ * phase 2 with up to `window` instances in flight, each carrying a batch of client values cut as
+ * soon as the window has room (no fixed batching delay).
+ */
+import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, proposerOf, sameBallot } from './ballot.js';
+import type {
+  AcceptedEntry, Batch, CatchupMessage, CommitNotice, DecidedEntry, HeartbeatMessage, Message, NackMessage,
+  Outgoing, PromiseMessage, SubmitMessage, Submission,
+} from './messages.js';
+import { submissionSize } from './messages.js';
+import { Learner } from './learner.js';
+import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
+import type { ResolvedOptions } from './options.js';
+
+export type ProposerPhase = 'follower' | 'preparing' | 'leading';
+
+export interface ProposerSettings {
+  /**
+   * Distinguishes this life of the proposer from earlier ones, so that a proposer restarted
+   * without storage never reuses a ballot. The runtime draws it (e.g. 32 random bits).
+   */
+  incarnation: number;
+  /** Injected randomness in [0, 1), used only to spread election retries. */
+  random: () => number;
+}
+
+interface PromiseCollection {
+  chunks: number;
+  received: Map<number, readonly AcceptedEntry[]>;
+}
+
+interface InFlight {
+  batch: Batch;
+  sentAt: number;
+}
+
+export class Proposer implements ProtocolNode {
+  readonly group = 'proposers' as const;
+  /** The proposer's own view of the decided log (votes and values reach proposers too). */
+  readonly learner: Learner;
+  private phase: ProposerPhase = 'follower';
+  private ballot: Ballot = ZERO_BALLOT;
+  private highestSeen: Ballot = ZERO_BALLOT;
+  private readonly lastHeard: number[];
+  private startedAt: number | undefined;
+  private lastHeartbeatAt = -Infinity;
+  private retryAt = -Infinity;
+  // Phase 1
+  private prepareFrom = 0;
+  private prepareSentAt = -Infinity;
+  private readonly promises = new Map<number, PromiseCollection>();
+  // Phase 2
+  private nextInstance = 0;
+  private readonly inFlight = new Map<number, InFlight>();
+  /** Every in-flight instance below this one has been released after delivery. */
+  private releasedBelow = 0;
+  private reproposals: DecidedEntry[] = [];
+  private queue: Submission[] = [];
+  private queueHead = 0;
+  /** (client, seq) queued or in flight, so a retransmitted submission is not proposed twice. */
+  private readonly ordering = new Map<number, Set<number>>();
+  /** Positions of recently delivered values, to answer a client whose ack got lost. */
+  private readonly positions = new Map<number, Map<number, number>>();
+  private readonly outbox = new Outbox();
+  readonly metrics = {
+    elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, nacks: 0, catchupServed: 0,
+    submissionsIgnored: 0, queueDepth: 0, inFlight: 0, dropped: 0,
+  };
+
+  constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
+    this.learner = new Learner(id, options, { group: 'proposers', retainLog: true });
+    this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
+  }
+
+  get isLeader(): boolean {
+    return this.phase === 'leading';
+  }
+
+  get currentPhase(): ProposerPhase {
+    return this.phase;
+  }
+
+  get currentBallot(): Ballot {
+    return this.ballot;
+  }
+
+  handle(message: Message, now: number): void {
+    switch (message.type) {
+      case 'submit': this.onSubmit(message, now); break;
+      case 'heartbeat': this.onHeartbeat(message, now); break;
+      case 'promise': this.onPromise(message, now); break;
+      case 'nack': this.onNack(message, now); break;
+      case 'catchup': this.onCatchup(message); break;
+      case 'accept':
+        this.noteBallot(message.ballot);
+        this.noteAlive(proposerOf(message.ballot), now);
+        this.learn(message, now);
+        break;
+      case 'accepted':
+      case 'decided':
+        this.learn(message, now);
+        break;
+      default: this.metrics.dropped++;
+    }
+  }
+
+  tick(now: number): void {
+    this.startedAt ??= now;
+    if (now - this.lastHeartbeatAt >= this.options.heartbeatIntervalMs) this.sendHeartbeat(now);
+    const elected = this.electedLeader(now);
+    if (elected !== this.id) {
+      if (this.phase !== 'follower') this.stepDown();
+      this.learner.tick(now);
+      this.drainLearner();
+      return;
+    }
+    if (this.phase === 'follower' && now >= this.retryAt && this.mayCampaign(now)) this.startPhase1(now);
+    else if (this.phase === 'preparing' && now - this.prepareSentAt >= this.options.retransmitMs) this.sendPrepare(now);
+    else if (this.phase === 'leading') this.retransmitStale(now);
+  }
+
+  takeOutgoing(): Outgoing[] {
+    const mine = this.outbox.take();
+    const learnerRequests = this.learner.takeOutgoing();
+    return learnerRequests.length ? mine.concat(learnerRequests) : mine;
+  }
+
+  // ------------------------------------------------------------------------------- election
+
+  /** The highest id heard from within the leader timeout; a proposer always counts itself. */
+  private electedLeader(now: number): number {
+    for (let id = this.options.proposers - 1; id > this.id; id--) {
+      if (now - this.lastHeard[id]! < this.options.leaderTimeoutMs) return id;
+    }
+    return this.id;
+  }
+
+  /** At start-up, wait to hear from higher ids before claiming leadership (the highest need not). */
+  private mayCampaign(now: number): boolean {
+    return this.id === this.options.proposers - 1 || now - this.startedAt! >= this.options.leaderTimeoutMs;
+  }
+
+  private sendHeartbeat(now: number): void {
+    this.lastHeartbeatAt = now;
+    const beat: HeartbeatMessage = {
+      type: 'heartbeat', from: this.id, ballot: this.ballot, leading: this.phase === 'leading', decided: this.learner.delivered,
+    };
+    this.outbox.send(TO_PROPOSERS, beat);
+    this.outbox.send(TO_LEARNERS, beat);
+  }
+
+  private noteAlive(proposer: number, now: number): void {
+    if (proposer < this.options.proposers && proposer !== this.id) this.lastHeard[proposer] = now;
+  }
+
+  private onHeartbeat(m: HeartbeatMessage, now: number): void {
+    this.noteAlive(m.from, now);
+    this.noteBallot(m.ballot);
+    this.learn(m, now);
+  }
+
+  private noteBallot(b: Ballot): void {
+    if (compareBallots(b, this.highestSeen) > 0) this.highestSeen = b;
+  }
+
+  private stepDown(): void {
+    this.phase = 'follower';
+    this.promises.clear();
+    this.inFlight.clear();
+    this.reproposals = [];
+    this.queue = [];
+    this.queueHead = 0;
+    this.ordering.clear();
+    this.updateGauges();
+  }
+
+  // ------------------------------------------------------------------------------- phase 1
+
+  private startPhase1(now: number): void {
+    this.metrics.elections++;
+    const round = Math.max(this.highestSeen.round, this.ballot.round) + 1;
+    this.ballot = { round, node: nodeKey(this.id, this.settings.incarnation) };
+    this.noteBallot(this.ballot);
+    this.phase = 'preparing';
+    this.prepareFrom = this.learner.delivered;
+    this.promises.clear();
+    this.sendPrepare(now);
+  }
+
+  private sendPrepare(now: number): void {
+    this.prepareSentAt = now;
+    this.outbox.send(TO_ACCEPTORS, { type: 'prepare', ballot: this.ballot, from: this.prepareFrom });
+  }
+
+  private onPromise(m: PromiseMessage, now: number): void {
+    if (this.phase !== 'preparing' || !sameBallot(m.ballot, this.ballot) || m.acceptor >= this.options.acceptors) return;
+    let c = this.promises.get(m.acceptor);
+    if (!c || c.chunks !== m.chunks) {
+      c = { chunks: m.chunks, received: new Map() };
+      this.promises.set(m.acceptor, c);
+    }
+    c.received.set(m.chunk, m.accepted);
+    let complete = 0;
+    for (const p of this.promises.values()) if (p.received.size === p.chunks) complete++;
+    if (complete >= this.options.phase1Quorum) this.finishPhase1(now);
+  }
+
+  /** P2c: re-propose, for every instance, the value of the highest ballot any promise reported. */
+  private finishPhase1(now: number): void {
+    const highest = new Map<number, AcceptedEntry>();
+    for (const c of this.promises.values()) {
+      if (c.received.size !== c.chunks) continue;
+      for (const entries of c.received.values()) {
+        for (const e of entries) {
+          if (e.instance < this.prepareFrom) continue;
+          const known = highest.get(e.instance);
+          if (!known || compareBallots(e.ballot, known.ballot) > 0) highest.set(e.instance, e);
+        }
+      }
+    }
+    let end = this.prepareFrom;
+    for (const instance of highest.keys()) end = Math.max(end, instance + 1);
+    this.reproposals = [];
+    for (let instance = this.prepareFrom; instance < end; instance++) {
+      const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];
+      this.reproposals.push({ instance, batch });
+      this.markOrdering(batch);
+    }
+    this.reproposals.reverse(); // consumed from the end, lowest instance first
+    this.promises.clear();
+    this.nextInstance = end;
+    this.phase = 'leading';
+    this.proposeWhileRoom(now);
+  }
+
+  private onNack(m: NackMessage, now: number): void {
+    this.metrics.nacks++;
+    this.noteBallot(m.promised);
+    // A higher proposer's ballot at the acceptors is evidence that it is alive: defer to it even
+    // if its heartbeats do not reach us, instead of pre-empting each other forever.
+    this.noteAlive(proposerOf(m.promised), now);
+    if (this.phase === 'follower' || !sameBallot(m.ballot, this.ballot)) return;
+    // Someone holds a higher ballot: retry above it later, spread out so that two proposers that
+    // both believe they lead do not keep pre-empting each other.
+    this.stepDown();
+    this.retryAt = now + this.options.retransmitMs * (1 + 2 * this.settings.random());
+  }
+
+  // ------------------------------------------------------------------------------- phase 2
+
+  private onSubmit(m: SubmitMessage, now: number): void {
+    this.forgetPositionsBelow(m.client, m.completedBelow);
+    if (this.phase === 'follower') {
+      this.metrics.submissionsIgnored += m.values.length;
+      return;
+    }
+    const notices: CommitNotice[] = [];
+    for (const s of m.values) {
+      if (this.learner.hasDelivered(s.client, s.seq)) {
+        const position = this.positions.get(s.client)?.get(s.seq);
+        if (position !== undefined) notices.push({ client: s.client, seq: s.seq, position });
+        continue;
+      }
+      let seqs = this.ordering.get(s.client);
+      if (!seqs) this.ordering.set(s.client, (seqs = new Set()));
+      if (seqs.has(s.seq)) continue;
+      seqs.add(s.seq);
+      this.queue.push(s);
+    }
+    if (notices.length && this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
+    this.proposeWhileRoom(now);
+  }
+
+  private proposeWhileRoom(now: number): void {
+    if (this.phase !== 'leading') return;
+    while (this.inFlight.size < this.options.window) {
+      const again = this.reproposals.pop();
+      if (again) {
+        this.sendAccept(again.instance, again.batch, now);
+        continue;
+      }
+      if (this.queueHead >= this.queue.length) break;
+      this.sendAccept(this.nextInstance++, this.cutBatch(), now);
+    }
+    this.updateGauges();
+  }
+
+  private cutBatch(): Batch {
+    const { batchMaxValues, batchMaxBytes } = this.options;
+    const start = this.queueHead;
+    let bytes = 0;
+    let end = start;
+    while (end < this.queue.length && end - start < batchMaxValues) {
+      const size = submissionSize(this.queue[end]!);
+      if (end > start && bytes + size > batchMaxBytes) break;
+      bytes += size;
+      end++;
+    }
+    const batch = this.queue.slice(start, end);
+    this.queueHead = end;
+    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    this.metrics.instancesProposed++;
+    this.metrics.valuesProposed += batch.length;
+    return batch;
+  }
+
+  private sendAccept(instance: number, batch: Batch, now: number): void {
+    this.inFlight.set(instance, { batch, sentAt: now });
+    this.broadcastAccept(instance, batch, now);
+  }
+
+  private broadcastAccept(instance: number, batch: Batch, now: number): void {
+    const accept = { type: 'accept', ballot: this.ballot, instance, batch } as const;
+    this.outbox.send(TO_ACCEPTORS, accept);
+    this.outbox.send(TO_LEARNERS, accept);
+    this.outbox.send(TO_PROPOSERS, accept);
+    this.learner.handle(accept, now);
+  }
+
+  private retransmitStale(now: number): void {
+    for (const [instance, f] of this.inFlight) {
+      if (now - f.sentAt < this.options.retransmitMs || this.learner.isDecided(instance)) continue;
+      f.sentAt = now;
+      this.metrics.retransmissions++;
+      this.broadcastAccept(instance, f.batch, now);
+    }
+  }
+
+  private markOrdering(batch: Batch): void {
+    for (const s of batch) {
+      let seqs = this.ordering.get(s.client);
+      if (!seqs) this.ordering.set(s.client, (seqs = new Set()));
+      seqs.add(s.seq);
+    }
+  }
+
+  // ------------------------------------------------------------------------------- learning
+
+  private learn(m: Message, now: number): void {
+    this.learner.handle(m, now);
+    this.drainLearner();
+    this.proposeWhileRoom(now);
+  }
+
+  /** Free the window for delivered instances, remember positions, and ack clients if leading. */
+  private drainLearner(): void {
+    const deliveries = this.learner.takeDeliveries();
+    for (let instance = this.releasedBelow; instance < this.learner.delivered; instance++) {
+      const f = this.inFlight.get(instance);
+      if (!f) continue;
+      for (const s of f.batch) this.ordering.get(s.client)?.delete(s.seq);
+      this.inFlight.delete(instance);
+    }
+    this.releasedBelow = this.learner.delivered;
+    if (deliveries.length === 0) return;
+    const notices: CommitNotice[] = [];
+    for (const d of deliveries) {
+      let seqs = this.positions.get(d.client);
+      if (!seqs) this.positions.set(d.client, (seqs = new Map()));
+      seqs.set(d.seq, d.position);
+      notices.push({ client: d.client, seq: d.seq, position: d.position });
+    }
+    if (this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
+  }
+
+  private forgetPositionsBelow(client: number, completedBelow: number): void {
+    const seqs = this.positions.get(client);
+    if (!seqs) return;
+    for (const seq of seqs.keys()) if (seq < completedBelow) seqs.delete(seq);
+    if (seqs.size === 0) this.positions.delete(client);
+  }
+
+  private onCatchup(m: CatchupMessage): void {
+    if (this.phase !== 'leading') return;
+    const to = Math.min(m.to, this.learner.delivered);
+    let entries: DecidedEntry[] = [];
+    let bytes = 0;
+    for (let instance = m.from; instance < to; instance++) {
+      const batch = this.learner.decidedBatch(instance);
+      if (!batch) break;
+      let size = 16;
+      for (const s of batch) size += submissionSize(s);
+      if (entries.length && bytes + size > this.options.batchMaxBytes) {
+        this.outbox.send(m.requester, { type: 'decided', entries });
+        entries = [];
+        bytes = 0;
+      }
+      entries.push({ instance, batch });
+      bytes += size;
+    }
+    if (entries.length) this.outbox.send(m.requester, { type: 'decided', entries });
+    this.metrics.catchupServed++;
+  }
+
+  private updateGauges(): void {
+    this.metrics.queueDepth = this.queue.length - this.queueHead;
+    this.metrics.inFlight = this.inFlight.size;
+  }
+}
