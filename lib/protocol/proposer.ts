@@ -120,6 +120,9 @@ export class Proposer implements ProtocolNode {
       this.drainLearner();
       return;
     }
+    // A higher ballot exists (a rival led while we were cut off, say): our ballot can no longer
+    // win, and instances may have been decided without us. Retry above it, as after a nack.
+    if (this.phase !== 'follower' && compareBallots(this.highestSeen, this.ballot) > 0) this.preempted(now);
     if (this.phase === 'follower' && now >= this.retryAt && this.mayCampaign(now)) this.startPhase1(now);
     else if (this.phase === 'preparing' && now - this.prepareSentAt >= this.options.retransmitMs) this.sendPrepare(now);
     else if (this.phase === 'leading') this.retransmitStale(now);
@@ -230,7 +233,6 @@ export class Proposer implements ProtocolNode {
     for (let instance = this.prepareFrom; instance < end; instance++) {
       const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];
       this.reproposals.push({ instance, batch });
-      this.markOrdering(batch);
     }
     this.reproposals.reverse(); // consumed from the end, lowest instance first
     this.promises.clear();
@@ -245,9 +247,14 @@ export class Proposer implements ProtocolNode {
     // A higher proposer's ballot at the acceptors is evidence that it is alive: defer to it even
     // if its heartbeats do not reach us, instead of pre-empting each other forever.
     this.noteAlive(proposerOf(m.promised), now);
-    if (this.phase === 'follower' || !sameBallot(m.ballot, this.ballot)) return;
-    // Someone holds a higher ballot: retry above it later, spread out so that two proposers that
-    // both believe they lead do not keep pre-empting each other.
+    if (this.phase !== 'follower' && sameBallot(m.ballot, this.ballot)) this.preempted(now);
+  }
+
+  /**
+   * Someone holds a higher ballot: retry above it later, spread out so that two proposers that
+   * both believe they lead do not keep pre-empting each other.
+   */
+  private preempted(now: number): void {
     this.stepDown();
     this.retryAt = now + this.options.retransmitMs * (1 + 2 * this.settings.random());
   }
@@ -282,6 +289,9 @@ export class Proposer implements ProtocolNode {
     while (this.inFlight.size < this.options.window) {
       const again = this.reproposals.pop();
       if (again) {
+        // Decided meanwhile (the old leader's 2b votes may still arrive): nothing to re-propose.
+        if (this.learner.isDecided(again.instance)) continue;
+        this.markOrdering(again.batch);
         this.sendAccept(again.instance, again.batch, now);
         continue;
       }

@@ -1,0 +1,31 @@
+/** Human-readable lines for the simulator's event history (what a failing seed prints). */
+import { formatBallot } from '../protocol/ballot.js';
+import type { Batch, Message } from '../protocol/messages.js';
+
+export type HistoryEntry =
+  | { time: number; kind: 'deliver'; from: string; to: string; message: Message }
+  | { time: number; kind: 'fault'; detail: string };
+
+export function formatEvent(e: HistoryEntry): string {
+  const t = `t=${e.time.toFixed(1).padStart(8)}`;
+  return e.kind === 'fault' ? `${t}  !! ${e.detail}` : `${t}  ${e.from} -> ${e.to}: ${formatMessage(e.message)}`;
+}
+
+const batch = (b: Batch): string =>
+  b.length === 0 ? 'no-op' : b.slice(0, 4).map((s) => `${s.client % 2 ** 32}:${s.seq}`).join(',') + (b.length > 4 ? `,+${b.length - 4}` : '');
+
+export function formatMessage(m: Message): string {
+  switch (m.type) {
+    case 'submit': return `submit [${batch(m.values)}]`;
+    case 'heartbeat': return `heartbeat from ${m.from} b=${formatBallot(m.ballot)}${m.leading ? ' leading' : ''} decided<${m.decided}`;
+    case 'prepare': return `prepare b=${formatBallot(m.ballot)} from ${m.from}`;
+    case 'promise': return `promise b=${formatBallot(m.ballot)} a=${m.acceptor} chunk ${m.chunk + 1}/${m.chunks} ` +
+      `[${m.accepted.map((e) => `${e.instance}@${formatBallot(e.ballot)}`).join(' ')}]`;
+    case 'nack': return `nack b=${formatBallot(m.ballot)} promised=${formatBallot(m.promised)} a=${m.acceptor}`;
+    case 'accept': return `accept b=${formatBallot(m.ballot)} i=${m.instance} [${batch(m.batch)}]`;
+    case 'accepted': return `accepted b=${formatBallot(m.ballot)} i=${m.instance} a=${m.acceptor}`;
+    case 'catchup': return `catchup [${m.from}, ${m.to}) for ${m.requester.group}/${m.requester.member}`;
+    case 'decided': return `decided [${m.entries.map((e) => e.instance).join(' ')}]`;
+    case 'committed': return `committed [${m.entries.map((e) => `${e.seq}@${e.position}`).join(' ')}]`;
+  }
+}
