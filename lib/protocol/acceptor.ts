@@ -9,7 +9,7 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
 import {
-  type AcceptedEntry, type Batch, type Message, type PrepareMessage, type AcceptMessage,
+  type AcceptedEntry, type Batch, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
   type Outgoing, batchSize,
 } from './messages.js';
 import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
@@ -47,6 +47,7 @@ export class Acceptor implements ProtocolNode {
     switch (message.type) {
       case 'prepare': return this.onPrepare(message);
       case 'accept': return this.onAccept(message);
+      case 'heartbeat': return this.onLeaderHeartbeat(message);
       default: this.metrics.dropped++;
     }
   }
@@ -86,6 +87,11 @@ export class Acceptor implements ProtocolNode {
     const vote = { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: this.id } as const;
     this.outbox.send(TO_LEARNERS, vote);
     this.outbox.send(TO_PROPOSERS, vote);
+  }
+
+  /** A leader checks in: tell it if its ballot has been overtaken. */
+  private onLeaderHeartbeat(m: HeartbeatMessage): void {
+    if (m.leading && compareBallots(m.ballot, this.promised) < 0) this.nack(m.ballot, m.from);
   }
 
   private nack(ballot: Ballot, proposer: number): void {

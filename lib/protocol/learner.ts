@@ -61,6 +61,8 @@ export class Learner implements ProtocolNode {
   private knownEnd = 0;
   private lastProgressAt = -Infinity;
   private lastRequestAt = -Infinity;
+  /** When we last fell behind what exists; undefined while up to date. */
+  private behindSince: number | undefined;
   private requestedTo = 0;
   readonly metrics = { instancesDecided: 0, valuesDelivered: 0, duplicatesDropped: 0, catchupRequests: 0, dropped: 0 };
 
@@ -213,10 +215,13 @@ export class Learner implements ProtocolNode {
   private pollCatchup(now: number): void {
     if (this.nextInstance >= this.knownEnd) {
       this.requestedTo = 0;
+      this.behindSince = undefined;
       return;
     }
+    this.behindSince ??= now;
+    const quietSince = Math.max(this.lastProgressAt, this.behindSince, this.lastRequestAt);
     const answered = this.requestedTo > 0 && this.nextInstance >= this.requestedTo;
-    const stalled = now - this.lastProgressAt >= this.options.catchupMs && now - this.lastRequestAt >= this.options.catchupMs;
+    const stalled = now - quietSince >= this.options.catchupMs;
     if (!answered && !stalled) return;
     const to = Math.min(this.knownEnd, this.nextInstance + this.options.catchupMaxInstances);
     this.outbox.send(TO_PROPOSERS, { type: 'catchup', requester: this.self, from: this.nextInstance, to });

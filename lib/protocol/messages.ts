@@ -17,7 +17,8 @@
  *    acceptor  ~~ nack{b, promised}        ~> a proposer whose ballot is stale
  *
  *  Liveness:
- *    proposer  -- heartbeat{id, b, decided} => proposers, learners
+ *    proposer  -- heartbeat{id, b, decided} => proposers, learners (and acceptors, from a leader)
+ *    acceptor  ~~ nack{b, promised}        ~> a leader whose ballot has been overtaken
  *    learner   -- catchup{from, to}        -> proposers    (a gap, or behind the heartbeat)
  *    leader    ~~ decided{entries}         ~> the learner (or proposer) that asked
  * ```
@@ -240,7 +241,7 @@ export function isMessage(x: unknown): x is Message {
 /** Which groups a message type is meant for; anything else arriving at a role is dropped. */
 export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   submit: ['proposers'],
-  heartbeat: ['proposers', 'learners'],
+  heartbeat: ['proposers', 'learners', 'acceptors'],
   prepare: ['acceptors'],
   promise: ['proposers'],
   nack: ['proposers'],

@@ -131,7 +131,9 @@ export class Proposer implements ProtocolNode {
   takeOutgoing(): Outgoing[] {
     const mine = this.outbox.take();
     const learnerRequests = this.learner.takeOutgoing();
-    return learnerRequests.length ? mine.concat(learnerRequests) : mine;
+    // A leader's log has no gaps it could fill by asking others: it fills them by proposing.
+    if (this.phase === 'leading' || learnerRequests.length === 0) return mine;
+    return mine.concat(learnerRequests);
   }
 
   // ------------------------------------------------------------------------------- election
@@ -156,6 +158,9 @@ export class Proposer implements ProtocolNode {
     };
     this.outbox.send(TO_PROPOSERS, beat);
     this.outbox.send(TO_LEARNERS, beat);
+    // A leader that has nothing to propose would otherwise never learn that a rival has since
+    // won the acceptors over (and decided instances it does not know): acceptors nack a stale one.
+    if (this.phase === 'leading') this.outbox.send(TO_ACCEPTORS, beat);
   }
 
   private noteAlive(proposer: number, now: number): void {

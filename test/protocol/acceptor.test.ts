@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { Acceptor } from '../../lib/protocol/acceptor.js';
+import { ballot, batchOf, ofType, options, value } from './harness.js';
+
+describe('Acceptor', () => {
+  it('P1a: accepts a proposal only if it has not promised a higher ballot', () => {
+    const a = new Acceptor(0, options());
+    a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
+    a.takeOutgoing();
+    a.handle({ type: 'accept', ballot: ballot(1, 1), instance: 0, batch: batchOf(value(1, 0)) });
+    const out = a.takeOutgoing();
+    expect(ofType(out, 'accepted')).to.have.length(0);
+    const [nack] = ofType(out, 'nack');
+    expect(nack!.promised).to.deep.equal(ballot(2, 1));
+    expect(out[0]!.to).to.deep.equal({ group: 'proposers', member: 1 });
+  });
+
+  it('refuses a prepare below its promise and tells the stale proposer the higher ballot', () => {
+    const a = new Acceptor(0, options());
+    a.handle({ type: 'prepare', ballot: ballot(3, 0), from: 0 });
+    a.takeOutgoing();
+    a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
+    const out = a.takeOutgoing();
+    expect(ofType(out, 'promise')).to.have.length(0);
+    expect(ofType(out, 'nack')[0]!.promised).to.deep.equal(ballot(3, 0));
+  });
+
+  it('votes for an accepted value to learners and proposers, without the value', () => {
+    const a = new Acceptor(2, options());
+    a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 7, batch: batchOf(value(1, 0)) });
+    const out = a.takeOutgoing();
+    expect(out.map((o) => o.to.group).sort()).to.deep.equal(['learners', 'proposers']);
+    for (const o of out) expect(o.message).to.deep.equal({ type: 'accepted', ballot: ballot(1, 0), instance: 7, acceptor: 2 });
+  });
+
+  it('P2c support: a promise reports every value accepted at or above the asked instance, with its ballot', () => {
+    const a = new Acceptor(0, options());
+    a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 3, batch: batchOf(value(1, 3)) });
+    a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 9, batch: batchOf(value(1, 9)) });
+    a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 1, batch: batchOf(value(1, 1)) });
+    a.takeOutgoing();
+    a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 3 });
+    const [promise] = ofType(a.takeOutgoing(), 'promise');
+    expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([3, 9]);
+    expect(promise!.accepted[0]!.ballot).to.deep.equal(ballot(1, 0));
+    expect(promise!.chunks).to.equal(1);
+  });
+
+  it('splits a large promise into chunks bounded by batchMaxBytes', () => {
+    const a = new Acceptor(0, options({ batchMaxBytes: 200 }));
+    for (let i = 0; i < 20; i++) a.handle({ type: 'accept', ballot: ballot(1, 0), instance: i, batch: batchOf(value(1, i, 'x'.repeat(50))) });
+    a.takeOutgoing();
+    a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
+    const promises = ofType(a.takeOutgoing(), 'promise');
+    expect(promises.length).to.be.greaterThan(1);
+    expect(promises.every((p) => p.chunks === promises.length)).to.equal(true);
+    expect(promises.flatMap((p) => p.accepted.map((e) => e.instance))).to.deep.equal([...Array(20).keys()]);
+  });
+
+  it('keeps its promise and accepted values across a restart from its snapshot', () => {
+    const a = new Acceptor(0, options());
+    a.handle({ type: 'prepare', ballot: ballot(5, 1), from: 0 });
+    a.handle({ type: 'accept', ballot: ballot(5, 1), instance: 0, batch: batchOf(value(1, 0)) });
+    const restarted = new Acceptor(0, options(), structuredClone(a.snapshot()));
+    restarted.handle({ type: 'accept', ballot: ballot(4, 1), instance: 1, batch: batchOf(value(1, 1)) });
+    expect(ofType(restarted.takeOutgoing(), 'nack')).to.have.length(1);
+    restarted.handle({ type: 'prepare', ballot: ballot(6, 0), from: 0 });
+    expect(ofType(restarted.takeOutgoing(), 'promise')[0]!.accepted[0]!.batch).to.deep.equal([value(1, 0)]);
+  });
+
+  it('drops messages meant for other roles and counts them', () => {
+    const a = new Acceptor(0, options());
+    a.handle({ type: 'committed', entries: [] });
+    expect(a.takeOutgoing()).to.have.length(0);
+    expect(a.metrics.dropped).to.equal(1);
+  });
+});

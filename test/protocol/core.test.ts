@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, ValueTooLargeError } from '../../lib/protocol/client.js';
+import { isMessage } from '../../lib/protocol/messages.js';
+import { ConfigurationError, resolveOptions } from '../../lib/protocol/options.js';
+import { ballot, ofType, options } from './harness.js';
+
+const protocolDir = fileURLToPath(new URL('../../../lib/protocol/', import.meta.url));
+
+describe('Protocol core', () => {
+  it('is sans-IO: no module imports Node, timers, clocks, randomness or workers', () => {
+    const forbidden = [/from ['"]node:/, /from ['"](fs|net|dgram|worker_threads|os|crypto)['"]/, /Date\.now/, /Math\.random/,
+      /setTimeout|setInterval|setImmediate|queueMicrotask/, /performance\./, /process\./, /new Date\(/];
+    const files = readdirSync(protocolDir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).to.be.greaterThan(5);
+    for (const file of files) {
+      const source = readFileSync(protocolDir + file, 'utf8');
+      for (const pattern of forbidden) expect(pattern.test(source), `${file} matches ${pattern}`).to.equal(false);
+    }
+  });
+
+  describe('options', () => {
+    it('derive majority quorums from the acceptor count', () => {
+      expect(resolveOptions({ proposers: 1, acceptors: 5 })).to.include({ phase1Quorum: 3, phase2Quorum: 3 });
+      expect(resolveOptions({ proposers: 1, acceptors: 4 })).to.include({ phase1Quorum: 3, phase2Quorum: 3 });
+    });
+
+    it('accept flexible quorums only when phase-1 and phase-2 quorums intersect', () => {
+      expect(resolveOptions({ proposers: 1, acceptors: 4, phase1Quorum: 3, phase2Quorum: 2 })).to.include({ phase2Quorum: 2 });
+      expect(() => resolveOptions({ proposers: 1, acceptors: 4, phase1Quorum: 2, phase2Quorum: 2 })).to.throw(ConfigurationError, /must exceed/);
+    });
+
+    it('reject impossible values with a clear error', () => {
+      expect(() => resolveOptions({ proposers: 0, acceptors: 3 })).to.throw(ConfigurationError, /proposers/);
+      expect(() => resolveOptions({ proposers: 1, acceptors: 40 })).to.throw(ConfigurationError, /acceptors/);
+      expect(() => resolveOptions({ proposers: 1, acceptors: 3, window: 1.5 })).to.throw(ConfigurationError, /window/);
+      expect(() => resolveOptions({ proposers: 1, acceptors: 3, heartbeatIntervalMs: 100, leaderTimeoutMs: 150 })).to.throw(/leaderTimeoutMs/);
+      try {
+        resolveOptions({ proposers: 1, acceptors: 0 });
+        expect.fail('should throw');
+      } catch (err) {
+        expect((err as ConfigurationError).code).to.equal('ERR_PAXOS_CONFIG');
+      }
+    });
+  });
+
+  describe('message validation', () => {
+    it('accepts well-formed messages', () => {
+      expect(isMessage({ type: 'accept', ballot: ballot(1, 0), instance: 3, batch: [{ client: 1, seq: 0, value: new Uint8Array([1]) }] })).to.equal(true);
+      expect(isMessage({ type: 'catchup', requester: { group: 'learners', member: 0 }, from: 0, to: 4 })).to.equal(true);
+    });
+
+    it('rejects unknown types, wrong field types and absurd numbers', () => {
+      const bad = [
+        null, 42, 'accept', {}, { type: 'bogus' },
+        { type: 'accept', ballot: ballot(1, 0), instance: -1, batch: [] },
+        { type: 'accept', ballot: { round: 'x', node: 0 }, instance: 0, batch: [] },
+        { type: 'accept', ballot: ballot(1, 0), instance: 0, batch: [{ client: 1, seq: 0, value: 5 }] },
+        { type: 'promise', ballot: ballot(1, 0), acceptor: 0, from: 0, chunk: 2, chunks: 2, accepted: [] },
+        { type: 'submit', client: 1, completedBelow: 0, values: [{ client: 2, seq: 0, value: 'x' }] },
+        { type: 'catchup', requester: { group: 'nobody' }, from: 0, to: 1 },
+        { type: 'heartbeat', from: 0, ballot: ballot(1, 0), leading: 'yes', decided: 0 },
+      ];
+      for (const m of bad) expect(isMessage(m), JSON.stringify(m)).to.equal(false);
+    });
+  });
+
+  describe('Client', () => {
+    it('sends everything submitted in one turn as one submit, and resends what is not decided', () => {
+      const c = new Client(0, 77, options({ clientRetryMs: 100 }));
+      c.submit('a', 0);
+      c.submit('b', 0);
+      const [submit] = ofType(c.takeOutgoing(), 'submit');
+      expect(submit!.values.map((v) => [v.seq, v.value])).to.deep.equal([[0, 'a'], [1, 'b']]);
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 4 }, { client: 78, seq: 1, position: 5 }] });
+      expect(c.takeCompletions()).to.deep.equal([{ seq: 0, position: 4 }]);
+      c.tick(50);
+      expect(c.takeOutgoing()).to.have.length(0);
+      c.tick(150);
+      const [again] = ofType(c.takeOutgoing(), 'submit');
+      expect(again!.values.map((v) => v.seq)).to.deep.equal([1]);
+      expect(again!.completedBelow).to.equal(1);
+    });
+
+    it('refuses a value no batch could ever carry, with a named error', () => {
+      const c = new Client(0, 1, options({ batchMaxBytes: 100 }));
+      expect(() => c.submit('x'.repeat(200), 0)).to.throw(ValueTooLargeError, /exceeds/);
+      expect(c.pendingCount).to.equal(0);
+    });
+  });
+});

@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { compareBallots, proposerOf } from '../../lib/protocol/ballot.js';
+import type { Ballot } from '../../lib/protocol/ballot.js';
+import type { Outgoing } from '../../lib/protocol/messages.js';
+import { Proposer } from '../../lib/protocol/proposer.js';
+import { ballot, batchOf, ofType, options, value } from './harness.js';
+
+function proposer(id = 1, extra = {}, incarnation = 1): Proposer {
+  return new Proposer(id, options(extra), { incarnation, random: () => 0.5 });
+}
+
+/** Runs phase 1 for `p` with promises from acceptors 0 and 1 carrying `accepted`. */
+function elect(p: Proposer, now = 0, accepted: Parameters<typeof promise>[2] = []): Outgoing[] {
+  p.tick(now);
+  const [prepare] = ofType(p.takeOutgoing(), 'prepare');
+  p.handle(promise(prepare!.ballot, 0, accepted), now);
+  p.handle(promise(prepare!.ballot, 1, []), now);
+  return p.takeOutgoing();
+}
+
+function promise(b: Ballot, acceptor: number, accepted: { instance: number; ballot: Ballot; batch: ReturnType<typeof batchOf> }[]) {
+  return { type: 'promise' as const, ballot: b, acceptor, from: 0, chunk: 0, chunks: 1, accepted };
+}
+
+function decide(p: Proposer, instance: number, b: Ballot, now = 0): void {
+  p.handle({ type: 'accepted', ballot: b, instance, acceptor: 0 }, now);
+  p.handle({ type: 'accepted', ballot: b, instance, acceptor: 1 }, now);
+}
+
+describe('Proposer', () => {
+  it('the highest id campaigns at once: one prepare for all instances from its first undecided one', () => {
+    const p = proposer(1);
+    p.tick(0);
+    const [prepare] = ofType(p.takeOutgoing(), 'prepare');
+    expect(prepare).to.deep.include({ from: 0 });
+    expect(proposerOf(prepare!.ballot)).to.equal(1);
+    expect(prepare!.ballot.round).to.equal(1);
+  });
+
+  it('a lower id waits to hear from higher ids, and defers to a live one', () => {
+    const p = proposer(0);
+    p.tick(0);
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 150);
+    p.tick(250);
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    p.tick(400); // leader silent for longer than leaderTimeoutMs
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(1);
+  });
+
+  it('P2c: re-proposes the highest-ballot value reported in 1b and fills holes with no-ops', () => {
+    const p = proposer(1);
+    const out = elect(p, 0, [
+      { instance: 0, ballot: ballot(1, 0, 7), batch: batchOf(value(9, 0, 'low')) },
+      { instance: 0, ballot: ballot(3, 0, 7), batch: batchOf(value(9, 0, 'high')) },
+      { instance: 2, ballot: ballot(1, 0, 7), batch: batchOf(value(9, 1)) },
+    ]);
+    const accepts = ofType(out.filter((o) => o.to.group === 'acceptors'), 'accept');
+    expect(accepts.map((a) => [a.instance, a.batch.map((s) => s.value)])).to.deep.equal([[0, ['high']], [1, []], [2, ['v9.1']]]);
+    expect(accepts.every((a) => compareBallots(a.ballot, ballot(3, 0, 7)) < 0 || a.ballot.round === 1)).to.equal(true);
+    expect(p.isLeader).to.equal(true);
+  });
+
+  it('a leader cuts a batch as soon as the window has room (no batching delay) and sends 2a to acceptors, learners and proposers', () => {
+    const p = proposer(1);
+    elect(p);
+    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [value(5, 0), value(5, 1)] }, 1);
+    const out = p.takeOutgoing();
+    expect(out.filter((o) => o.message.type === 'accept').map((o) => o.to.group).sort()).to.deep.equal(['acceptors', 'learners', 'proposers']);
+    expect(ofType(out, 'accept')[0]!.batch).to.have.length(2);
+  });
+
+  it('keeps at most `window` instances in flight and proposes more as they are decided', () => {
+    const p = proposer(1, { window: 2, batchMaxValues: 1 });
+    elect(p);
+    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2, 3, 4].map((s) => value(5, s)) }, 1);
+    const first = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
+    expect(first.map((a) => a.instance)).to.deep.equal([0, 1]);
+    decide(p, 0, first[0]!.ballot, 2);
+    const out = p.takeOutgoing();
+    expect(ofType(out.filter((o) => o.to.group === 'acceptors'), 'accept').map((a) => a.instance)).to.deep.equal([2]);
+    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 5, seq: 0, position: 0 }]);
+  });
+
+  it('does not propose a retransmitted submission that is already in flight, and re-acks a delivered one', () => {
+    const p = proposer(1);
+    elect(p);
+    const submit = { type: 'submit' as const, client: 5, completedBelow: 0, values: [value(5, 0)] };
+    p.handle(submit, 1);
+    const [accept] = ofType(p.takeOutgoing(), 'accept');
+    p.handle(submit, 2);
+    expect(ofType(p.takeOutgoing(), 'accept')).to.have.length(0);
+    decide(p, 0, accept!.ballot, 3);
+    p.takeOutgoing();
+    p.handle(submit, 4);
+    const out = p.takeOutgoing();
+    expect(ofType(out, 'accept')).to.have.length(0);
+    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 5, seq: 0, position: 0 }]);
+  });
+
+  it('retransmits 2a that no quorum answered', () => {
+    const p = proposer(1, { retransmitMs: 100 });
+    elect(p);
+    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [value(5, 0)] }, 0);
+    p.takeOutgoing();
+    p.tick(50);
+    expect(ofType(p.takeOutgoing(), 'accept')).to.have.length(0);
+    p.tick(120);
+    expect(ofType(p.takeOutgoing(), 'accept')).to.have.length(3);
+    expect(p.metrics.retransmissions).to.equal(1);
+  });
+
+  it('steps down on a nack and retries later with a ballot above the one that beat it', () => {
+    const p = proposer(1);
+    elect(p);
+    const beaten = p.currentBallot;
+    p.handle({ type: 'nack', ballot: beaten, promised: ballot(7, 0), acceptor: 0 }, 10);
+    expect(p.isLeader).to.equal(false);
+    p.tick(11);
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0); // backs off first
+    p.tick(1000);
+    const [prepare] = ofType(p.takeOutgoing(), 'prepare');
+    expect(prepare!.ballot.round).to.equal(8);
+  });
+
+  it('ballots are unique per incarnation: a restarted proposer never reuses one', () => {
+    const before = proposer(1, {}, 1);
+    const after = proposer(1, {}, 2);
+    before.tick(0);
+    after.tick(0);
+    const [a] = ofType(before.takeOutgoing(), 'prepare');
+    const [b] = ofType(after.takeOutgoing(), 'prepare');
+    expect(a!.ballot.round).to.equal(b!.ballot.round);
+    expect(compareBallots(a!.ballot, b!.ballot)).to.not.equal(0);
+  });
+
+  it('only the leader serves catch-up, from its decided log, in chunks', () => {
+    const p = proposer(1, { batchMaxBytes: 100 });
+    const follower = proposer(0);
+    elect(p);
+    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2].map((s) => value(5, s, 'x'.repeat(40))) }, 1);
+    const accepts = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
+    for (const a of accepts) decide(p, a.instance, a.ballot, 2);
+    p.takeOutgoing();
+    const ask = { type: 'catchup' as const, requester: { group: 'learners' as const, member: 4 }, from: 0, to: 10 };
+    follower.handle(ask, 3);
+    expect(ofType(follower.takeOutgoing(), 'decided')).to.have.length(0);
+    p.handle(ask, 3);
+    const out = p.takeOutgoing();
+    expect(out.every((o) => o.to.group === 'learners' && o.to.member === 4)).to.equal(true);
+    const decided = ofType(out, 'decided');
+    expect(decided.length).to.be.greaterThan(1);
+    expect(decided.flatMap((d) => d.entries.map((e) => e.instance))).to.deep.equal(accepts.map((a) => a.instance));
+  });
+});
