@@ -18,8 +18,15 @@ export const PLANTED_BUGS = [
   {
     name: 'acceptor promises without remembering the promise',
     file: 'lib/protocol/acceptor.js',
-    from: 'this.promised = m.ballot;\n        this.metrics.promises++;',
+    from: 'this.promise(m.ballot);\n        this.metrics.promises++;',
     to: 'this.metrics.promises++;',
+  },
+  {
+    name: "acceptor answers before its writes are durable (sync 'none') and crashes",
+    file: 'lib/sim/scenario.js',
+    from: "acceptorStorage: { sync: 'synced', fsyncMs: ",
+    // the OS writes dirty pages back seconds later; a crash in between loses promises already sent
+    to: "acceptorStorage: { sync: 'none', fsyncMs: 2000 + ",
   },
   {
     name: 'leader ignores values reported in 1b (fills with no-ops)',

@@ -21,18 +21,47 @@ export interface AcceptorState {
   accepted: AcceptedEntry[];
 }
 
+/**
+ * One change to an acceptor's durable state. A durable runtime appends the records of a step to
+ * stable storage and sends that step's answers only once they are synced: an answer must never
+ * promise more than the disk remembers.
+ */
+export type AcceptorRecord =
+  | { readonly kind: 'promise'; readonly ballot: Ballot }
+  | { readonly kind: 'accept'; readonly instance: number; readonly ballot: Ballot; readonly batch: Batch };
+
+export interface AcceptorSettings {
+  /** Record every state change for `takeWrites` (a durable runtime needs them). Default false. */
+  logWrites?: boolean;
+}
+
+/** Replays records onto a state (recovery from a log). Pure; returns a new state. */
+export function applyAcceptorRecords(state: AcceptorState, records: readonly AcceptorRecord[]): AcceptorState {
+  let promised = state.promised;
+  const accepted = new Map(state.accepted.map((e) => [e.instance, e]));
+  for (const r of records) {
+    if (compareBallots(r.ballot, promised) > 0) promised = r.ballot;
+    if (r.kind === 'accept') accepted.set(r.instance, { instance: r.instance, ballot: r.ballot, batch: r.batch });
+  }
+  return { promised, accepted: [...accepted.values()] };
+}
+
+export const EMPTY_ACCEPTOR_STATE: AcceptorState = Object.freeze({ promised: ZERO_BALLOT, accepted: [] }) as AcceptorState;
+
 export class Acceptor implements ProtocolNode {
   readonly group = 'acceptors' as const;
   private promised: Ballot = ZERO_BALLOT;
   private readonly accepted = new Map<number, { ballot: Ballot; batch: Batch }>();
   private readonly outbox = new Outbox();
+  private writes: AcceptorRecord[] | undefined;
   readonly metrics = { promises: 0, accepts: 0, nacks: 0, dropped: 0 };
 
-  constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState) {
+  constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState, settings: AcceptorSettings = {}) {
     if (restored) {
       this.promised = restored.promised;
       for (const e of restored.accepted) this.accepted.set(e.instance, { ballot: e.ballot, batch: e.batch });
     }
+    if (settings.logWrites) this.writes = [];
   }
 
   /** A copy of the durable state, for storage or a restart that keeps memory. */
@@ -41,6 +70,13 @@ export class Acceptor implements ProtocolNode {
       promised: this.promised,
       accepted: [...this.accepted].map(([instance, e]) => ({ instance, ballot: e.ballot, batch: e.batch })),
     };
+  }
+
+  /** State changes since the last call (only with `logWrites`), to persist before sending answers. */
+  takeWrites(): AcceptorRecord[] {
+    const taken = this.writes ?? [];
+    if (this.writes) this.writes = [];
+    return taken;
   }
 
   handle(message: Message): void {
@@ -66,7 +102,7 @@ export class Acceptor implements ProtocolNode {
       this.nack(m.ballot, leader.member);
       return;
     }
-    this.promised = m.ballot;
+    this.promise(m.ballot);
     this.metrics.promises++;
     const chunks = this.chunkAccepted(m.from);
     chunks.forEach((accepted, chunk) => {
@@ -83,10 +119,17 @@ export class Acceptor implements ProtocolNode {
     }
     this.promised = m.ballot;
     this.accepted.set(m.instance, { ballot: m.ballot, batch: m.batch });
+    this.writes?.push({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
     this.metrics.accepts++;
     const vote = { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: this.id } as const;
     this.outbox.send(TO_LEARNERS, vote);
     this.outbox.send(TO_PROPOSERS, vote);
+  }
+
+  private promise(ballot: Ballot): void {
+    if (compareBallots(ballot, this.promised) === 0) return; // a retransmitted prepare: nothing new to persist
+    this.promised = ballot;
+    this.writes?.push({ kind: 'promise', ballot });
   }
 
   /** A leader checks in: tell it if its ballot has been overtaken. */

@@ -41,6 +41,12 @@ export interface Scenario {
   /** Every value must be delivered everywhere within this long after healing. */
   livenessMs: number;
   tickMs: number;
+  /**
+   * How acceptors persist. 'synced': a step's answers leave only after its writes reached the
+   * disk image, `fsyncMs` later (group commit); a crash loses unsynced writes and held answers.
+   * 'none': answers leave at once and writes reach the disk later: unsafe across crashes.
+   */
+  acceptorStorage: { sync: 'synced' | 'none'; fsyncMs: number };
 }
 
 export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario {
@@ -80,6 +86,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     network, faults, healAtMs,
     livenessMs: 20_000,
     tickMs: 10,
+    acceptorStorage: { sync: 'synced', fsyncMs: rng.pick([0, 1, 5]) },
   };
 }
 
@@ -126,6 +133,7 @@ export function describeScenario(s: Scenario): string {
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}`,
     `  network: delay ${s.network.minDelayMs}+U(0,${s.network.jitterMs}) ms, loss ${s.network.loss}, duplicate ${s.network.duplicate}`,
+    `  acceptor storage: ${s.acceptorStorage.sync}, fsync ${s.acceptorStorage.fsyncMs} ms\n` +
     `  faults: ${s.faults.length} events, heal at ${s.healAtMs} ms, liveness within ${s.livenessMs} ms after`,
   ].join('\n');
 }

@@ -10,7 +10,7 @@ import { nodeKey } from '../protocol/ballot.js';
 import type { Group, Message, Outgoing, Payload } from '../protocol/messages.js';
 import type { ProtocolNode } from '../protocol/node.js';
 import { type ResolvedOptions, resolveOptions } from '../protocol/options.js';
-import { Acceptor } from '../protocol/acceptor.js';
+import { Acceptor, type AcceptorRecord, type AcceptorState, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../protocol/acceptor.js';
 import { Client } from '../protocol/client.js';
 import { Learner } from '../protocol/learner.js';
 import { Proposer } from '../protocol/proposer.js';
@@ -26,8 +26,11 @@ interface Slot {
   readonly name: string;
   node: ProtocolNode | undefined;
   incarnation: number;
-  /** Acceptor memory kept across a crash. */
-  saved?: ReturnType<Acceptor['snapshot']>;
+  /** Acceptors: what the disk holds (survives crashes), writes not yet on it, answers waiting for them. */
+  disk?: AcceptorState;
+  unsynced?: AcceptorRecord[];
+  held?: Outgoing[];
+  syncDue?: boolean;
 }
 
 type SimEvent =
@@ -36,6 +39,7 @@ type SimEvent =
   | { time: number; order: number; kind: 'submit'; slot: Slot; value: Payload }
   | { time: number; order: number; kind: 'fault'; fault: FaultEvent }
   | { time: number; order: number; kind: 'heal' }
+  | { time: number; order: number; kind: 'sync'; slot: Slot; incarnation: number }
   | { time: number; order: number; kind: 'check-liveness' };
 
 export interface SimResult {
@@ -138,15 +142,19 @@ export class Simulation {
         slot.node = new Proposer(slot.id, this.options, { incarnation, random: () => random.next() });
         break;
       }
-      case 'acceptors': slot.node = new Acceptor(slot.id, this.options, slot.saved); break;
+      case 'acceptors':
+        slot.node = new Acceptor(slot.id, this.options, slot.disk ?? EMPTY_ACCEPTOR_STATE, { logWrites: true });
+        slot.unsynced = [];
+        slot.held = [];
+        slot.syncDue = false;
+        break;
       case 'learners': slot.node = new Learner(slot.id, this.options); break;
       case 'clients': slot.node = new Client(slot.id, nodeKey(slot.id, incarnation), this.options); break;
     }
   }
 
   private crash(slot: Slot): void {
-    if (!slot.node) return;
-    if (slot.node instanceof Acceptor) slot.saved = slot.node.snapshot();
+    // Whatever had not reached the disk is gone, and so are the answers that waited for it.
     slot.node = undefined;
   }
 
@@ -175,6 +183,7 @@ export class Simulation {
         this.afterStep(e.slot);
         return;
       }
+      case 'sync': return this.sync(e.slot, e.incarnation);
       case 'fault': return this.applyFault(e.fault);
       case 'heal': return this.heal();
       case 'check-liveness': return this.checkLiveness();
@@ -218,8 +227,37 @@ export class Simulation {
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
     } else if (node instanceof Client) {
       for (const c of node.takeCompletions()) this.checker.complete(node.key, c.seq, c.position);
+    } else if (node instanceof Acceptor) {
+      return this.persistThenAnswer(slot, node);
     }
     for (const out of node.takeOutgoing()) this.route(slot, out);
+  }
+
+  /** Group commit: a step's answers wait until its writes (and all before them) are on disk. */
+  private persistThenAnswer(slot: Slot, acceptor: Acceptor): void {
+    const writes = acceptor.takeWrites();
+    const out = acceptor.takeOutgoing();
+    const { sync, fsyncMs } = this.scenario.acceptorStorage;
+    slot.unsynced!.push(...writes);
+    if (sync === 'none' || (slot.unsynced!.length === 0 && slot.held!.length === 0)) {
+      for (const o of out) this.route(slot, o);
+    } else {
+      slot.held!.push(...out);
+    }
+    if (slot.unsynced!.length && !slot.syncDue) {
+      slot.syncDue = true;
+      this.queue.push({ time: this.now + fsyncMs, kind: 'sync', slot, incarnation: slot.incarnation });
+    }
+  }
+
+  private sync(slot: Slot, incarnation: number): void {
+    if (!slot.node || slot.incarnation !== incarnation) return; // crashed before the fsync finished
+    slot.disk = applyAcceptorRecords(slot.disk ?? EMPTY_ACCEPTOR_STATE, slot.unsynced!);
+    slot.unsynced = [];
+    slot.syncDue = false;
+    const held = slot.held!;
+    slot.held = [];
+    for (const o of held) this.route(slot, o);
   }
 
   private route(from: Slot, out: Outgoing): void {
