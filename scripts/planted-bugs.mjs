@@ -53,6 +53,12 @@ export const PLANTED_BUGS = [
     to: 'if (false) {',
   },
   {
+    name: 'leader trims without waiting for the slowest learner',
+    file: 'lib/protocol/proposer.js',
+    from: 'for (const p of this.learnerProgress)\n            below = Math.min(below, p);',
+    to: '',
+  },
+  {
     name: 'leader stops retransmitting unanswered 2a',
     file: 'lib/protocol/proposer.js',
     from: 'f.sentAt = now;\n            this.metrics.retransmissions++;\n            this.broadcastAccept(instance, f.batch, now);',

@@ -9,7 +9,7 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
 import {
-  type AcceptedEntry, type Batch, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
+  type AcceptedEntry, type Batch, type DeliverySnapshot, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
   type Outgoing, batchSize,
 } from './messages.js';
 import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
@@ -19,6 +19,8 @@ import type { ResolvedOptions } from './options.js';
 export interface AcceptorState {
   promised: Ballot;
   accepted: AcceptedEntry[];
+  /** Set once the acceptor trimmed: every instance below `trimmed.instance` is forgotten. */
+  trimmed?: DeliverySnapshot;
 }
 
 /**
@@ -28,7 +30,8 @@ export interface AcceptorState {
  */
 export type AcceptorRecord =
   | { readonly kind: 'promise'; readonly ballot: Ballot }
-  | { readonly kind: 'accept'; readonly instance: number; readonly ballot: Ballot; readonly batch: Batch };
+  | { readonly kind: 'accept'; readonly instance: number; readonly ballot: Ballot; readonly batch: Batch }
+  | { readonly kind: 'trim'; readonly snapshot: DeliverySnapshot };
 
 export interface AcceptorSettings {
   /** Record every state change for `takeWrites` (a durable runtime needs them). Default false. */
@@ -38,12 +41,21 @@ export interface AcceptorSettings {
 /** Replays records onto a state (recovery from a log). Pure; returns a new state. */
 export function applyAcceptorRecords(state: AcceptorState, records: readonly AcceptorRecord[]): AcceptorState {
   let promised = state.promised;
+  let trimmed = state.trimmed;
   const accepted = new Map(state.accepted.map((e) => [e.instance, e]));
   for (const r of records) {
+    if (r.kind === 'trim') {
+      if (trimmed && trimmed.instance >= r.snapshot.instance) continue;
+      trimmed = r.snapshot;
+      for (const instance of accepted.keys()) if (instance < trimmed.instance) accepted.delete(instance);
+      continue;
+    }
     if (compareBallots(r.ballot, promised) > 0) promised = r.ballot;
-    if (r.kind === 'accept') accepted.set(r.instance, { instance: r.instance, ballot: r.ballot, batch: r.batch });
+    if (r.kind === 'accept' && !(trimmed && r.instance < trimmed.instance)) {
+      accepted.set(r.instance, { instance: r.instance, ballot: r.ballot, batch: r.batch });
+    }
   }
-  return { promised, accepted: [...accepted.values()] };
+  return { promised, accepted: [...accepted.values()], ...(trimmed ? { trimmed } : {}) };
 }
 
 export const EMPTY_ACCEPTOR_STATE: AcceptorState = Object.freeze({ promised: ZERO_BALLOT, accepted: [] }) as AcceptorState;
@@ -54,12 +66,14 @@ export class Acceptor implements ProtocolNode {
   private readonly accepted = new Map<number, { ballot: Ballot; batch: Batch }>();
   private readonly outbox = new Outbox();
   private writes: AcceptorRecord[] | undefined;
+  private trimmed: DeliverySnapshot | undefined;
   readonly metrics = { promises: 0, accepts: 0, nacks: 0, dropped: 0 };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState, settings: AcceptorSettings = {}) {
     if (restored) {
       this.promised = restored.promised;
       for (const e of restored.accepted) this.accepted.set(e.instance, { ballot: e.ballot, batch: e.batch });
+      this.trimmed = restored.trimmed;
     }
     if (settings.logWrites) this.writes = [];
   }
@@ -69,6 +83,7 @@ export class Acceptor implements ProtocolNode {
     return {
       promised: this.promised,
       accepted: [...this.accepted].map(([instance, e]) => ({ instance, ballot: e.ballot, batch: e.batch })),
+      ...(this.trimmed ? { trimmed: this.trimmed } : {}),
     };
   }
 
@@ -84,6 +99,7 @@ export class Acceptor implements ProtocolNode {
       case 'prepare': return this.onPrepare(message);
       case 'accept': return this.onAccept(message);
       case 'heartbeat': return this.onLeaderHeartbeat(message);
+      case 'trim': return this.onTrim(message.snapshot);
       default: this.metrics.dropped++;
     }
   }
@@ -108,6 +124,7 @@ export class Acceptor implements ProtocolNode {
     chunks.forEach((accepted, chunk) => {
       this.outbox.send(leader, {
         type: 'promise', ballot: m.ballot, acceptor: this.id, from: m.from, chunk, chunks: chunks.length, accepted,
+        ...(chunk === 0 && this.trimmed ? { trimmed: this.trimmed } : {}),
       });
     });
   }
@@ -117,6 +134,7 @@ export class Acceptor implements ProtocolNode {
       this.nack(m.ballot, proposerOf(m.ballot));
       return;
     }
+    if (this.trimmed && m.instance < this.trimmed.instance) return; // decided long ago; a stray retransmission
     this.promised = m.ballot;
     this.accepted.set(m.instance, { ballot: m.ballot, batch: m.batch });
     this.writes?.push({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
@@ -124,6 +142,14 @@ export class Acceptor implements ProtocolNode {
     const vote = { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: this.id } as const;
     this.outbox.send(TO_LEARNERS, vote);
     this.outbox.send(TO_PROPOSERS, vote);
+  }
+
+  /** Forget decided instances every learner has delivered; the leader ordered it. */
+  private onTrim(snapshot: DeliverySnapshot): void {
+    if (this.trimmed && this.trimmed.instance >= snapshot.instance) return;
+    this.trimmed = snapshot;
+    for (const instance of this.accepted.keys()) if (instance < snapshot.instance) this.accepted.delete(instance);
+    this.writes?.push({ kind: 'trim', snapshot });
   }
 
   private promise(ballot: Ballot): void {
@@ -145,7 +171,8 @@ export class Acceptor implements ProtocolNode {
 
   /** Everything accepted at or above `from`, in instance order, split to bound message size. */
   private chunkAccepted(from: number): AcceptedEntry[][] {
-    const instances = [...this.accepted.keys()].filter((i) => i >= from).sort((a, b) => a - b);
+    const start = Math.max(from, this.trimmed?.instance ?? 0);
+    const instances = [...this.accepted.keys()].filter((i) => i >= start).sort((a, b) => a - b);
     const chunks: AcceptedEntry[][] = [[]];
     let bytes = 0;
     for (const instance of instances) {

@@ -6,6 +6,8 @@
  * State per client incarnation is a watermark plus the seqs delivered above it; a client keeps
  * at most its window outstanding, so the set stays that small.
  */
+import type { ClientMark } from './messages.js';
+
 interface ClientWatermark {
   /** Every seq below this one has been delivered. */
   low: number;
@@ -35,6 +37,17 @@ export class DeliveryFilter {
   has(client: number, seq: number): boolean {
     const mark = this.clients.get(client);
     return mark !== undefined && (seq < mark.low || mark.above.has(seq));
+  }
+
+  /** The filter's state as plain data (for a delivery snapshot). */
+  snapshot(): ClientMark[] {
+    return [...this.clients].map(([client, m]) => ({ client, low: m.low, above: [...m.above] }));
+  }
+
+  static restore(marks: readonly ClientMark[]): DeliveryFilter {
+    const filter = new DeliveryFilter();
+    for (const m of marks) filter.clients.set(m.client, { low: m.low, above: new Set(m.above) });
+    return filter;
   }
 
   /** Clients tracked (one entry per client incarnation ever seen). */

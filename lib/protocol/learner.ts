@@ -10,7 +10,7 @@
  */
 import { type Ballot, sameBallot } from './ballot.js';
 import type {
-  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, Destination, Group, Message, Outgoing, Payload,
+  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, DeliverySnapshot, Destination, Group, Message, Outgoing, Payload,
 } from './messages.js';
 import { DeliveryFilter } from './delivery-filter.js';
 import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
@@ -24,6 +24,16 @@ export interface Delivery {
   readonly client: number;
   readonly seq: number;
   readonly value: Payload;
+}
+
+/** Values a learner can never deliver: they were trimmed before it asked for them. */
+export interface DeliveryGap {
+  /** Instances [fromInstance, toInstance) were skipped. */
+  readonly fromInstance: number;
+  readonly toInstance: number;
+  /** Positions [fromPosition, toPosition) were skipped. */
+  readonly fromPosition: number;
+  readonly toPosition: number;
 }
 
 interface Vote {
@@ -52,8 +62,14 @@ export class Learner implements ProtocolNode {
   private nextInstance = 0;
   private nextPosition = 0;
   private readonly pending = new Map<number, PendingInstance>();
-  private readonly filter = new DeliveryFilter();
-  private readonly log: Batch[] | undefined;
+  private filter = new DeliveryFilter();
+  /** Decided batches from `trimmedBelow` on (proposers keep them to serve catch-up). */
+  private readonly log: Map<number, Batch> | undefined;
+  /** Delivery snapshots at regular instances, oldest first, so the log can be trimmed at one. */
+  private checkpoints: DeliverySnapshot[] = [];
+  private trimmedBelow = 0;
+  private gaps: DeliveryGap[] = [];
+  private lastProgressReportAt = -Infinity;
   private deliveries: Delivery[] = [];
   private readonly outbox = new Outbox();
   private readonly self: Destination;
@@ -68,7 +84,8 @@ export class Learner implements ProtocolNode {
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, settings: LearnerSettings = {}) {
     this.group = settings.group ?? 'learners';
-    this.log = settings.retainLog ? [] : undefined;
+    this.log = settings.retainLog ? new Map() : undefined;
+    if (this.log && options.learners > 0) this.checkpoints.push({ instance: 0, position: 0, clients: [] });
     this.self = { group: this.group, member: id };
   }
 
@@ -89,7 +106,7 @@ export class Learner implements ProtocolNode {
 
   /** The decided batch of a delivered instance, when the log is retained. */
   decidedBatch(instance: number): Batch | undefined {
-    return this.log?.[instance] ?? this.pending.get(instance)?.decided;
+    return this.log?.get(instance) ?? this.pending.get(instance)?.decided;
   }
 
   /** Whether (client, seq) has already been delivered. */
@@ -103,6 +120,8 @@ export class Learner implements ProtocolNode {
       case 'accepted': this.onVote(message); break;
       case 'decided': this.onDecided(message); break;
       case 'heartbeat': this.noteExists(message.decided); break;
+      case 'trim': this.onTrim(message.snapshot); break;
+      case 'trimmed': this.skipTo(message.snapshot); break;
       default: this.metrics.dropped++; return;
     }
     this.deliverReady(now);
@@ -111,6 +130,68 @@ export class Learner implements ProtocolNode {
 
   tick(now: number): void {
     this.pollCatchup(now);
+    if (this.group === 'learners' && this.options.learners > 0 &&
+        now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
+      this.lastProgressReportAt = now;
+      this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextInstance });
+    }
+  }
+
+  /** Instances ranges this learner had to skip because they were trimmed (see `DeliveryGap`). */
+  takeGaps(): DeliveryGap[] {
+    const taken = this.gaps;
+    this.gaps = [];
+    return taken;
+  }
+
+  /** Where delivery stands now, as plain data. */
+  snapshot(): DeliverySnapshot {
+    return { instance: this.nextInstance, position: this.nextPosition, clients: this.filter.snapshot() };
+  }
+
+  /** The newest checkpoint at or below `instance` (proposers with trimming only). */
+  checkpointAtOrBelow(instance: number): DeliverySnapshot | undefined {
+    let found: DeliverySnapshot | undefined;
+    for (const c of this.checkpoints) if (c.instance <= instance) found = c;
+    return found;
+  }
+
+  /** The snapshot the retained log starts from: catch-up below it is answered with it. */
+  get trimPoint(): DeliverySnapshot | undefined {
+    return this.trimmedBelow > 0 ? this.checkpoints[0] : undefined;
+  }
+
+  private get checkpointEvery(): number {
+    return Math.max(1, Math.floor(this.options.trimKeepInstances / 2));
+  }
+
+  /** The leader ordered a trim: forget retained batches below it (or jump there if behind). */
+  private onTrim(snapshot: DeliverySnapshot): void {
+    if (snapshot.instance > this.nextInstance) {
+      this.skipTo(snapshot);
+      return;
+    }
+    if (!this.log || snapshot.instance <= this.trimmedBelow) return;
+    for (let i = this.trimmedBelow; i < snapshot.instance; i++) this.log.delete(i);
+    this.trimmedBelow = snapshot.instance;
+    this.checkpoints = this.checkpoints.filter((c) => c.instance > snapshot.instance);
+    this.checkpoints.unshift(snapshot);
+  }
+
+  /** Continue from a snapshot: what lies below it was trimmed and can never be delivered here. */
+  private skipTo(snapshot: DeliverySnapshot): void {
+    if (snapshot.instance <= this.nextInstance) return;
+    this.gaps.push({
+      fromInstance: this.nextInstance, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
+    });
+    for (const instance of this.pending.keys()) if (instance < snapshot.instance) this.pending.delete(instance);
+    this.log?.clear();
+    this.nextInstance = snapshot.instance;
+    this.nextPosition = snapshot.position;
+    this.filter = DeliveryFilter.restore(snapshot.clients);
+    this.trimmedBelow = snapshot.instance;
+    if (this.log && this.options.learners > 0) this.checkpoints = [snapshot];
+    this.requestedTo = 0;
   }
 
   takeOutgoing(): Outgoing[] {
@@ -200,9 +281,10 @@ export class Learner implements ProtocolNode {
         this.deliveries.push({ position: this.nextPosition++, instance, client: s.client, seq: s.seq, value: s.value });
         this.metrics.valuesDelivered++;
       }
-      if (this.log) this.log[instance] = p.decided;
+      if (this.log) this.log.set(instance, p.decided);
       this.pending.delete(instance);
       this.nextInstance++;
+      if (this.checkpoints.length && this.nextInstance % this.checkpointEvery === 0) this.checkpoints.push(this.snapshot());
     }
     if (this.nextInstance !== start) this.lastProgressAt = now;
   }

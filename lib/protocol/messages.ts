@@ -21,6 +21,11 @@
  *    acceptor  ~~ nack{b, promised}        ~> a leader whose ballot has been overtaken
  *    learner   -- catchup{from, to}        -> proposers    (a gap, or behind the heartbeat)
  *    leader    ~~ decided{entries}         ~> the learner (or proposer) that asked
+ *
+ *  Bounding memory (when `learners` is configured):
+ *    learner   -- progress{delivered}      -> proposers
+ *    leader    -- trim{snapshot}           => acceptors, proposers   (below every learner)
+ *    leader    ~~ trimmed{snapshot}        ~> a catch-up that asked below the trim point
  * ```
  */
 import { type Ballot, isBallot } from './ballot.js';
@@ -69,6 +74,25 @@ export interface CommitNotice {
   readonly position: number;
 }
 
+/** Exactly-once filter state of one client incarnation. */
+export interface ClientMark {
+  readonly client: number;
+  /** Every seq below this one has been delivered. */
+  readonly low: number;
+  /** Seqs delivered above `low`. */
+  readonly above: readonly number[];
+}
+
+/**
+ * Where delivery stood just before `instance`: enough for a proposer or learner to continue from
+ * there without the (trimmed) instances below it — the next position, and the duplicate filter.
+ */
+export interface DeliverySnapshot {
+  readonly instance: number;
+  readonly position: number;
+  readonly clients: readonly ClientMark[];
+}
+
 export interface SubmitMessage {
   readonly type: 'submit';
   readonly client: number;
@@ -102,6 +126,8 @@ export interface PromiseMessage {
   readonly chunk: number;
   readonly chunks: number;
   readonly accepted: readonly AcceptedEntry[];
+  /** The acceptor forgot every instance below this snapshot's (all decided and delivered). */
+  readonly trimmed?: DeliverySnapshot;
 }
 
 export interface NackMessage {
@@ -141,6 +167,25 @@ export interface DecidedMessage {
   readonly entries: readonly DecidedEntry[];
 }
 
+/** A learner's periodic report of how far it has delivered; gates log trimming. */
+export interface ProgressMessage {
+  readonly type: 'progress';
+  readonly learner: number;
+  readonly delivered: number;
+}
+
+/** The leader's order to forget every instance below the snapshot's. */
+export interface TrimMessage {
+  readonly type: 'trim';
+  readonly snapshot: DeliverySnapshot;
+}
+
+/** Answer to a catch-up below the trim point: those values are gone; continue from here. */
+export interface TrimmedMessage {
+  readonly type: 'trimmed';
+  readonly snapshot: DeliverySnapshot;
+}
+
 export interface CommittedMessage {
   readonly type: 'committed';
   readonly entries: readonly CommitNotice[];
@@ -156,7 +201,10 @@ export type Message =
   | AcceptedMessage
   | CatchupMessage
   | DecidedMessage
-  | CommittedMessage;
+  | CommittedMessage
+  | ProgressMessage
+  | TrimMessage
+  | TrimmedMessage;
 
 export type MessageType = Message['type'];
 
@@ -203,7 +251,14 @@ function isDecidedEntry(x: unknown): x is DecidedEntry {
 
 function isCommitNotice(x: unknown): x is CommitNotice {
   const e = x as CommitNotice;
-  return typeof e === 'object' && e !== null && isIndex(e.client) && isIndex(e.seq) && isIndex(e.position);
+  return typeof e === 'object' && e !== null && isIndex(e.client) && isIndex(e.seq) && (isIndex(e.position) || e.position === -1);
+}
+
+function isSnapshot(x: unknown): x is DeliverySnapshot {
+  const s = x as DeliverySnapshot;
+  return typeof s === 'object' && s !== null && isIndex(s.instance) && isIndex(s.position) && Array.isArray(s.clients) &&
+    s.clients.every((c) => typeof c === 'object' && c !== null && isIndex(c.client) && isIndex(c.low) &&
+      Array.isArray(c.above) && c.above.every(isIndex));
 }
 
 /** Deep shape check of an untrusted message. */
@@ -220,7 +275,8 @@ export function isMessage(x: unknown): x is Message {
       return isBallot(m.ballot) && isIndex(m.from);
     case 'promise':
       return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.from) && isIndex(m.chunk) &&
-        isIndex(m.chunks) && m.chunk < m.chunks && Array.isArray(m.accepted) && m.accepted.every(isAcceptedEntry);
+        isIndex(m.chunks) && m.chunk < m.chunks && Array.isArray(m.accepted) && m.accepted.every(isAcceptedEntry) &&
+        (m.trimmed === undefined || isSnapshot(m.trimmed));
     case 'nack':
       return isBallot(m.ballot) && isBallot(m.promised) && isIndex(m.acceptor);
     case 'accept':
@@ -233,6 +289,11 @@ export function isMessage(x: unknown): x is Message {
       return Array.isArray(m.entries) && m.entries.every(isDecidedEntry);
     case 'committed':
       return Array.isArray(m.entries) && m.entries.every(isCommitNotice);
+    case 'progress':
+      return isIndex(m.learner) && isIndex(m.delivered);
+    case 'trim':
+    case 'trimmed':
+      return isSnapshot(m.snapshot);
     default:
       return false;
   }
@@ -250,6 +311,9 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   catchup: ['proposers'],
   decided: ['learners', 'proposers'],
   committed: ['clients'],
+  progress: ['proposers'],
+  trim: ['acceptors', 'proposers'],
+  trimmed: ['learners', 'proposers'],
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ export interface ProtocolOptions {
   catchupMs?: number;
   /** Most instances asked for in one catch-up request. Default 512. */
   catchupMaxInstances?: number;
+  /**
+   * Number of learners (ids 0..learners-1) whose progress gates log trimming. 0 (the default)
+   * keeps every decided instance forever. With N > 0 the leader trims proposers' and acceptors'
+   * memory below the point every learner and every live proposer has delivered.
+   */
+  learners?: number;
+  /** Decided instances kept below the trim point anyway, for slightly late catch-ups. Default 1024. */
+  trimKeepInstances?: number;
 }
 
 export type ResolvedOptions = Required<ProtocolOptions>;
@@ -82,6 +90,8 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     clientRetryMs: positiveInt('clientRetryMs', options.clientRetryMs ?? 400),
     catchupMs: positiveInt('catchupMs', options.catchupMs ?? 60),
     catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
+    learners: options.learners === undefined || options.learners === 0 ? 0 : positiveInt('learners', options.learners),
+    trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 1024),
   };
   if (resolved.leaderTimeoutMs <= resolved.heartbeatIntervalMs * 2) {
     throw new ConfigurationError(

@@ -10,13 +10,16 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, proposerOf, sameBallot } from './ballot.js';
 import type {
-  AcceptedEntry, Batch, CatchupMessage, CommitNotice, DecidedEntry, HeartbeatMessage, Message, NackMessage,
+  AcceptedEntry, Batch, CatchupMessage, CommitNotice, DecidedEntry, DeliverySnapshot, HeartbeatMessage, Message, NackMessage,
   Outgoing, PromiseMessage, SubmitMessage, Submission,
 } from './messages.js';
 import { submissionSize } from './messages.js';
 import { Learner } from './learner.js';
 import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
 import type { ResolvedOptions } from './options.js';
+
+/** Position reported for a value decided below a trim point this proposer skipped over. */
+export const UNKNOWN_POSITION = -1;
 
 export type ProposerPhase = 'follower' | 'preparing' | 'leading';
 
@@ -33,6 +36,7 @@ export interface ProposerSettings {
 interface PromiseCollection {
   chunks: number;
   received: Map<number, readonly AcceptedEntry[]>;
+  trimmed?: DeliverySnapshot;
 }
 
 interface InFlight {
@@ -67,15 +71,22 @@ export class Proposer implements ProtocolNode {
   private readonly ordering = new Map<number, Set<number>>();
   /** Positions of recently delivered values, to answer a client whose ack got lost. */
   private readonly positions = new Map<number, Map<number, number>>();
+  /** Latest delivered point each learner reported (trimming waits for the slowest). */
+  private readonly learnerProgress: number[];
+  /** Latest delivered point each proposer announced in its heartbeats. */
+  private readonly proposerProgress: number[];
+  private lastTrimOrdered = 0;
   private readonly outbox = new Outbox();
   readonly metrics = {
     elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, nacks: 0, catchupServed: 0,
-    submissionsIgnored: 0, queueDepth: 0, inFlight: 0, dropped: 0,
+    submissionsIgnored: 0, trims: 0, queueDepth: 0, inFlight: 0, dropped: 0,
   };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
     this.learner = new Learner(id, options, { group: 'proposers', retainLog: true });
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
+    this.learnerProgress = new Array<number>(options.learners).fill(0);
+    this.proposerProgress = new Array<number>(options.proposers).fill(0);
   }
 
   get isLeader(): boolean {
@@ -104,7 +115,12 @@ export class Proposer implements ProtocolNode {
         break;
       case 'accepted':
       case 'decided':
+      case 'trim':
+      case 'trimmed':
         this.learn(message, now);
+        break;
+      case 'progress':
+        if (message.learner < this.learnerProgress.length) this.learnerProgress[message.learner] = message.delivered;
         break;
       default: this.metrics.dropped++;
     }
@@ -125,7 +141,31 @@ export class Proposer implements ProtocolNode {
     if (this.phase !== 'follower' && compareBallots(this.highestSeen, this.ballot) > 0) this.preempted(now);
     if (this.phase === 'follower' && now >= this.retryAt && this.mayCampaign(now)) this.startPhase1(now);
     else if (this.phase === 'preparing' && now - this.prepareSentAt >= this.options.retransmitMs) this.sendPrepare(now);
-    else if (this.phase === 'leading') this.retransmitStale(now);
+    else if (this.phase === 'leading') {
+      this.retransmitStale(now);
+      this.maybeTrim(now);
+    }
+  }
+
+  /**
+   * Order everyone to forget instances that every learner and every live proposer has delivered
+   * (minus a margin), at a checkpoint so that a latecomer can continue from there.
+   */
+  private maybeTrim(now: number): void {
+    if (this.options.learners === 0) return;
+    let below = this.learner.delivered;
+    for (const p of this.learnerProgress) below = Math.min(below, p);
+    for (let id = 0; id < this.options.proposers; id++) {
+      if (id !== this.id && now - this.lastHeard[id]! < this.options.leaderTimeoutMs) below = Math.min(below, this.proposerProgress[id]!);
+    }
+    const checkpoint = this.learner.checkpointAtOrBelow(below - this.options.trimKeepInstances);
+    if (!checkpoint || checkpoint.instance <= this.lastTrimOrdered) return;
+    this.lastTrimOrdered = checkpoint.instance;
+    this.metrics.trims++;
+    const trim = { type: 'trim', snapshot: checkpoint } as const;
+    this.outbox.send(TO_ACCEPTORS, trim);
+    this.outbox.send(TO_PROPOSERS, trim);
+    this.learner.handle(trim, now);
   }
 
   takeOutgoing(): Outgoing[] {
@@ -169,6 +209,7 @@ export class Proposer implements ProtocolNode {
 
   private onHeartbeat(m: HeartbeatMessage, now: number): void {
     this.noteAlive(m.from, now);
+    if (m.from < this.options.proposers) this.proposerProgress[m.from] = m.decided;
     this.noteBallot(m.ballot);
     this.learn(m, now);
   }
@@ -214,6 +255,7 @@ export class Proposer implements ProtocolNode {
       this.promises.set(m.acceptor, c);
     }
     c.received.set(m.chunk, m.accepted);
+    if (m.trimmed) c.trimmed = m.trimmed;
     let complete = 0;
     for (const p of this.promises.values()) if (p.received.size === p.chunks) complete++;
     if (complete >= this.options.phase1Quorum) this.finishPhase1(now);
@@ -221,21 +263,33 @@ export class Proposer implements ProtocolNode {
 
   /** P2c: re-propose, for every instance, the value of the highest ballot any promise reported. */
   private finishPhase1(now: number): void {
+    // Acceptors that trimmed know everything below their trim point is decided and delivered by
+    // every learner: never propose there; continue from the newest such snapshot if we lag it.
+    let trimmed: DeliverySnapshot | undefined;
+    for (const c of this.promises.values()) {
+      const t = c.trimmed;
+      if (t && (!trimmed || t.instance > trimmed.instance)) trimmed = t;
+    }
+    if (trimmed && trimmed.instance > this.learner.delivered) {
+      this.learner.handle({ type: 'trimmed', snapshot: trimmed }, now);
+      this.drainLearner();
+    }
+    const start = Math.max(this.prepareFrom, trimmed?.instance ?? 0);
     const highest = new Map<number, AcceptedEntry>();
     for (const c of this.promises.values()) {
       if (c.received.size !== c.chunks) continue;
       for (const entries of c.received.values()) {
         for (const e of entries) {
-          if (e.instance < this.prepareFrom) continue;
+          if (e.instance < start) continue;
           const known = highest.get(e.instance);
           if (!known || compareBallots(e.ballot, known.ballot) > 0) highest.set(e.instance, e);
         }
       }
     }
-    let end = this.prepareFrom;
+    let end = start;
     for (const instance of highest.keys()) end = Math.max(end, instance + 1);
     this.reproposals = [];
-    for (let instance = this.prepareFrom; instance < end; instance++) {
+    for (let instance = start; instance < end; instance++) {
       const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];
       this.reproposals.push({ instance, batch });
     }
@@ -275,8 +329,10 @@ export class Proposer implements ProtocolNode {
     const notices: CommitNotice[] = [];
     for (const s of m.values) {
       if (this.learner.hasDelivered(s.client, s.seq)) {
-        const position = this.positions.get(s.client)?.get(s.seq);
-        if (position !== undefined) notices.push({ client: s.client, seq: s.seq, position });
+        // Delivered below a snapshot this proposer continued from, the position can be unknown:
+        // still end the client's wait rather than let it resend forever.
+        const position = this.positions.get(s.client)?.get(s.seq) ?? UNKNOWN_POSITION;
+        notices.push({ client: s.client, seq: s.seq, position });
         continue;
       }
       let seqs = this.ordering.get(s.client);
@@ -396,10 +452,16 @@ export class Proposer implements ProtocolNode {
 
   private onCatchup(m: CatchupMessage): void {
     if (this.phase !== 'leading') return;
+    let from = m.from;
+    const trimPoint = this.learner.trimPoint;
+    if (trimPoint && from < trimPoint.instance) {
+      this.outbox.send(m.requester, { type: 'trimmed', snapshot: trimPoint });
+      from = trimPoint.instance;
+    }
     const to = Math.min(m.to, this.learner.delivered);
     let entries: DecidedEntry[] = [];
     let bytes = 0;
-    for (let instance = m.from; instance < to; instance++) {
+    for (let instance = from; instance < to; instance++) {
       const batch = this.learner.decidedBatch(instance);
       if (!batch) break;
       let size = 16;

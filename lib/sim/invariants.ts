@@ -76,10 +76,23 @@ export class InvariantChecker {
     }
   }
 
-  /** A client was told its value (client, seq) sits at `position`. */
+  /** A learner continued from a trim snapshot: it skips to `toPosition`, never backwards. */
+  skip(learner: string, fromPosition: number, toPosition: number): void {
+    const expected = this.learnerProgress.get(learner) ?? 0;
+    if (fromPosition !== expected || toPosition < fromPosition) {
+      throw new InvariantViolation('no-regression', `${learner} skipped [${fromPosition}, ${toPosition}) at position ${expected}`);
+    }
+    this.learnerProgress.set(learner, toPosition);
+  }
+
+  /** A client was told its value (client, seq) sits at `position` (-1: decided, position trimmed away). */
   complete(client: number, seq: number, position: number): void {
     const k = key(client, seq);
     if (!this.submitted.has(k)) throw new InvariantViolation('validity', `completion for unknown submission ${k}`);
+    if (position === -1) {
+      if (!this.positionOf.has(k)) throw new InvariantViolation('position', `${k} completed as trimmed but never delivered`);
+      return;
+    }
     const known = this.positionOf.get(k);
     if (known !== undefined && known !== position) {
       throw new InvariantViolation('position', `client was told ${k} is at ${position}, learners deliver it at ${known}`);

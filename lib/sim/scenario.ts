@@ -67,6 +67,11 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     // Small limits force multi-chunk promises, catch-up answers and submits.
     batchMaxBytes: rng.pick([200, 48 * 1024]),
   };
+  if (rng.chance(0.5)) {
+    // Trim aggressively, so that restarted proposers and learners meet trimmed logs.
+    protocol.learners = shape.learners;
+    protocol.trimKeepInstances = rng.pick([2, 8, 64]);
+  }
   const faulty = mix !== 'calm';
   const network: NetworkBehaviour = {
     minDelayMs: rng.between(1, 3),
@@ -131,7 +136,8 @@ export function describeScenario(s: Scenario): string {
     `seed ${s.seed} (${s.mix}): ${s.shape.proposers}P ${s.shape.acceptors}A ${s.shape.learners}L ${s.shape.clients}C, ` +
       `${s.valuesPerClient} values/client until ${s.submitUntilMs} ms`,
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
-      `catchupMaxInstances ${p.catchupMaxInstances}`,
+      `catchupMaxInstances ${p.catchupMaxInstances}, ` +
+      (p.learners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming'),
     `  network: delay ${s.network.minDelayMs}+U(0,${s.network.jitterMs}) ms, loss ${s.network.loss}, duplicate ${s.network.duplicate}`,
     `  acceptor storage: ${s.acceptorStorage.sync}, fsync ${s.acceptorStorage.fsyncMs} ms\n` +
     `  faults: ${s.faults.length} events, heal at ${s.healAtMs} ms, liveness within ${s.livenessMs} ms after`,

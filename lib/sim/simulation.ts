@@ -26,6 +26,8 @@ interface Slot {
   readonly name: string;
   node: ProtocolNode | undefined;
   incarnation: number;
+  /** How many times this slot has started. */
+  boots: number;
   /** Acceptors: what the disk holds (survives crashes), writes not yet on it, answers waiting for them. */
   disk?: AcceptorState;
   unsynced?: AcceptorRecord[];
@@ -85,7 +87,7 @@ export class Simulation {
     for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as const) {
       const members: Slot[] = [];
       for (let id = 0; id < scenario.shape[group]; id++) {
-        const slot: Slot = { group, id, name: `${group}/${id}`, node: undefined, incarnation: 0 };
+        const slot: Slot = { group, id, name: `${group}/${id}`, node: undefined, incarnation: 0, boots: 0 };
         this.boot(slot);
         members.push(slot);
         this.slots.push(slot);
@@ -136,6 +138,7 @@ export class Simulation {
   private boot(slot: Slot): void {
     const incarnation = ++this.incarnations;
     slot.incarnation = incarnation;
+    slot.boots++;
     switch (slot.group) {
       case 'proposers': {
         const random = this.rng.fork();
@@ -224,6 +227,12 @@ export class Simulation {
     const node = slot.node!;
     if (node instanceof Learner) {
       const learner = `${slot.name}#${slot.incarnation}`;
+      for (const gap of node.takeGaps()) {
+        // Trimming waits for every learner, so only one restarted with empty memory can find its
+        // start trimmed away.
+        if (slot.boots === 1) throw new InvariantViolation('trim', `${learner} never restarted but skipped ${JSON.stringify(gap)}`);
+        this.checker.skip(learner, gap.fromPosition, gap.toPosition);
+      }
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
     } else if (node instanceof Client) {
       for (const c of node.takeCompletions()) this.checker.complete(node.key, c.seq, c.position);

@@ -27,5 +27,8 @@ export function formatMessage(m: Message): string {
     case 'catchup': return `catchup [${m.from}, ${m.to}) for ${m.requester.group}/${m.requester.member}`;
     case 'decided': return `decided [${m.entries.map((e) => e.instance).join(' ')}]`;
     case 'committed': return `committed [${m.entries.map((e) => `${e.seq}@${e.position}`).join(' ')}]`;
+    case 'progress': return `progress learner ${m.learner} delivered<${m.delivered}`;
+    case 'trim': return `trim below ${m.snapshot.instance} (position ${m.snapshot.position})`;
+    case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position})`;
   }
 }

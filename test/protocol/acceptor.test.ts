@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Acceptor } from '../../lib/protocol/acceptor.js';
+import { Acceptor, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../../lib/protocol/acceptor.js';
 import { ballot, batchOf, ofType, options, value } from './harness.js';
 
 describe('Acceptor', () => {
@@ -66,6 +66,21 @@ describe('Acceptor', () => {
     expect(ofType(restarted.takeOutgoing(), 'nack')).to.have.length(1);
     restarted.handle({ type: 'prepare', ballot: ballot(6, 0), from: 0 });
     expect(ofType(restarted.takeOutgoing(), 'promise')[0]!.accepted[0]!.batch).to.deep.equal([value(1, 0)]);
+  });
+
+  it('forgets trimmed instances, reports its trim point in promises, and logs every change for storage', () => {
+    const a = new Acceptor(0, options(), undefined, { logWrites: true });
+    for (let i = 0; i < 4; i++) a.handle({ type: 'accept', ballot: ballot(1, 0), instance: i, batch: batchOf(value(1, i)) });
+    const snapshot = { instance: 2, position: 2, clients: [{ client: 1, low: 2, above: [] }] };
+    a.handle({ type: 'trim', snapshot });
+    a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 1, batch: batchOf(value(1, 1)) }); // stray retransmission
+    a.takeOutgoing();
+    a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
+    const [promise] = ofType(a.takeOutgoing(), 'promise');
+    expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([2, 3]);
+    expect(promise!.trimmed).to.deep.equal(snapshot);
+    const replayed = applyAcceptorRecords(EMPTY_ACCEPTOR_STATE, a.takeWrites());
+    expect(replayed).to.deep.equal(a.snapshot());
   });
 
   it('drops messages meant for other roles and counts them', () => {

@@ -69,6 +69,21 @@ describe('Learner', () => {
     expect(ofType(l.takeOutgoing(), 'catchup')[0]).to.include({ from: 2, to: 4 }); // answer lost: ask again
   });
 
+  it('continues from a trim snapshot when its start was trimmed away, reporting the gap', () => {
+    const l = new Learner(0, options({ learners: 1 }));
+    l.handle({ type: 'trimmed', snapshot: { instance: 10, position: 25, clients: [{ client: 1, low: 25, above: [] }] } }, 0);
+    expect(l.takeGaps()).to.deep.equal([{ fromInstance: 0, toInstance: 10, fromPosition: 0, toPosition: 25 }]);
+    l.handle({ type: 'decided', entries: [{ instance: 10, batch: batchOf(value(1, 24), value(1, 25)) }] }, 1);
+    expect(l.takeDeliveries().map((d) => [d.position, d.seq])).to.deep.equal([[25, 25]]); // seq 24 was delivered before
+  });
+
+  it('reports its progress to the proposers when trimming is on', () => {
+    const l = new Learner(2, options({ learners: 3 }));
+    l.tick(0);
+    expect(ofType(l.takeOutgoing(), 'progress')).to.deep.equal([{ type: 'progress', learner: 2, delivered: 0 }]);
+    expect(ofType(new Learner(2, options()).takeOutgoing(), 'progress')).to.have.length(0);
+  });
+
   it('does not ask for catch-up while it keeps up', () => {
     const l = new Learner(0, options());
     for (let i = 0; i < 10; i++) {

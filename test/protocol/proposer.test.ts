@@ -134,6 +134,26 @@ describe('Proposer', () => {
     expect(compareBallots(a!.ballot, b!.ballot)).to.not.equal(0);
   });
 
+  it('trims below the slowest learner (minus a margin) and answers catch-up below the trim point with the snapshot', () => {
+    const p = proposer(1, { learners: 2, trimKeepInstances: 2, batchMaxValues: 1, proposers: 2 });
+    elect(p);
+    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2, 3, 4, 5, 6, 7].map((s) => value(5, s)) }, 1);
+    const accepts = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
+    for (const a of accepts) decide(p, a.instance, a.ballot, 2);
+    p.handle({ type: 'progress', learner: 0, delivered: 8 }, 3);
+    p.tick(4);
+    expect(ofType(p.takeOutgoing(), 'trim')).to.have.length(0); // learner 1 has delivered nothing
+    p.handle({ type: 'progress', learner: 1, delivered: 7 }, 5);
+    p.tick(6);
+    const trims = ofType(p.takeOutgoing(), 'trim');
+    expect(trims).to.have.length(2); // to acceptors and proposers
+    expect(trims[0]!.snapshot).to.include({ instance: 5, position: 5 });
+    p.handle({ type: 'catchup', requester: { group: 'learners', member: 1 }, from: 0, to: 8 }, 7);
+    const out = p.takeOutgoing();
+    expect(ofType(out, 'trimmed')[0]!.snapshot.instance).to.equal(5);
+    expect(ofType(out, 'decided').flatMap((d) => d.entries.map((e) => e.instance))).to.deep.equal([5, 6, 7]);
+  });
+
   it('only the leader serves catch-up, from its decided log, in chunks', () => {
     const p = proposer(1, { batchMaxBytes: 100 });
     const follower = proposer(0);
