@@ -16,6 +16,7 @@ export interface Completion {
 
 interface PendingValue {
   submission: Submission;
+  size: number;
   sentAt: number;
 }
 
@@ -26,7 +27,7 @@ export class Client implements ProtocolNode {
   private completedBelow = 0;
   /** Undecided values, in order of their last send (re-inserted on resend), so the stalest come first. */
   private readonly pending = new Map<number, PendingValue>();
-  private unsent: Submission[] = [];
+  private unsent: PendingValue[] = [];
   private completions: Completion[] = [];
   private readonly outbox = new Outbox();
   readonly metrics = { submitted: 0, completed: 0, retransmissions: 0, pending: 0, dropped: 0 };
@@ -46,8 +47,9 @@ export class Client implements ProtocolNode {
     const size = submissionSize(submission);
     if (size > this.options.batchMaxBytes) throw new ValueTooLargeError(size - SUBMISSION_OVERHEAD, this.options.batchMaxBytes - SUBMISSION_OVERHEAD);
     const seq = this.nextSeq++;
-    this.pending.set(seq, { submission, sentAt: now });
-    this.unsent.push(submission);
+    const pending: PendingValue = { submission, size, sentAt: now };
+    this.pending.set(seq, pending);
+    this.unsent.push(pending);
     this.metrics.submitted++;
     this.metrics.pending = this.pending.size;
     return seq;
@@ -72,7 +74,7 @@ export class Client implements ProtocolNode {
       this.pending.delete(seq);
       p.sentAt = now;
       this.pending.set(seq, p);
-      this.unsent.push(p.submission);
+      this.unsent.push(p);
       this.metrics.retransmissions++;
     }
   }
@@ -91,7 +93,11 @@ export class Client implements ProtocolNode {
 
   private onCommitted(m: CommittedMessage): void {
     for (const e of m.entries) {
-      if (e.client !== this.key || !this.pending.delete(e.seq)) continue;
+      if (e.client !== this.key) continue;
+      const p = this.pending.get(e.seq);
+      if (!p) continue;
+      this.pending.delete(e.seq);
+      p.sentAt = -1;
       this.completions.push({ seq: e.seq, position: e.position });
       this.metrics.completed++;
     }
@@ -103,16 +109,15 @@ export class Client implements ProtocolNode {
     const { batchMaxBytes, batchMaxValues } = this.options;
     let values: Submission[] = [];
     let bytes = 0;
-    for (const s of this.unsent) {
-      if (!this.pending.has(s.seq)) continue; // completed while waiting to be resent
-      const size = submissionSize(s);
-      if (values.length && (bytes + size > batchMaxBytes || values.length >= batchMaxValues)) {
+    for (const p of this.unsent) {
+      if (p.sentAt < 0) continue; // completed while waiting to be sent
+      if (values.length && (bytes + p.size > batchMaxBytes || values.length >= batchMaxValues)) {
         this.sendValues(values);
         values = [];
         bytes = 0;
       }
-      values.push(s);
-      bytes += size;
+      values.push(p.submission);
+      bytes += p.size;
     }
     if (values.length) this.sendValues(values);
     this.unsent = [];

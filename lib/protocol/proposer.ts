@@ -15,6 +15,7 @@ import type {
 } from './messages.js';
 import { submissionSize } from './messages.js';
 import { Learner } from './learner.js';
+import { RecentPositions } from './recent-positions.js';
 import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -70,7 +71,7 @@ export class Proposer implements ProtocolNode {
   /** (client, seq) queued or in flight, so a retransmitted submission is not proposed twice. */
   private readonly ordering = new Map<number, Set<number>>();
   /** Positions of recently delivered values, to answer a client whose ack got lost. */
-  private readonly positions = new Map<number, Map<number, number>>();
+  private readonly positions = new RecentPositions();
   /** Latest delivered point each learner reported (trimming waits for the slowest). */
   private readonly learnerProgress: number[];
   /** Latest delivered point each proposer announced in its heartbeats. */
@@ -321,23 +322,23 @@ export class Proposer implements ProtocolNode {
   // ------------------------------------------------------------------------------- phase 2
 
   private onSubmit(m: SubmitMessage, now: number): void {
-    this.forgetPositionsBelow(m.client, m.completedBelow);
+    this.positions.forgetBelow(m.client, m.completedBelow);
     if (this.phase === 'follower') {
       this.metrics.submissionsIgnored += m.values.length;
       return;
     }
     const notices: CommitNotice[] = [];
+    let seqs = this.ordering.get(m.client);
+    if (!seqs) this.ordering.set(m.client, (seqs = new Set()));
     for (const s of m.values) {
       if (this.learner.hasDelivered(s.client, s.seq)) {
         // Delivered below a snapshot this proposer continued from, the position can be unknown:
         // still end the client's wait rather than let it resend forever.
-        const position = this.positions.get(s.client)?.get(s.seq) ?? UNKNOWN_POSITION;
+        const position = this.positions.find(s.client, s.seq) ?? UNKNOWN_POSITION;
         notices.push({ client: s.client, seq: s.seq, position });
         continue;
       }
-      let seqs = this.ordering.get(s.client);
-      if (!seqs) this.ordering.set(s.client, (seqs = new Set()));
-      if (seqs.has(s.seq)) continue;
+      if (seqs.has(s.seq)) continue; // already queued or in flight
       seqs.add(s.seq);
       this.queue.push(s);
     }
@@ -435,19 +436,10 @@ export class Proposer implements ProtocolNode {
     if (deliveries.length === 0) return;
     const notices: CommitNotice[] = [];
     for (const d of deliveries) {
-      let seqs = this.positions.get(d.client);
-      if (!seqs) this.positions.set(d.client, (seqs = new Map()));
-      seqs.set(d.seq, d.position);
+      this.positions.add(d.client, d.seq, d.position);
       notices.push({ client: d.client, seq: d.seq, position: d.position });
     }
     if (this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
-  }
-
-  private forgetPositionsBelow(client: number, completedBelow: number): void {
-    const seqs = this.positions.get(client);
-    if (!seqs) return;
-    for (const seq of seqs.keys()) if (seq < completedBelow) seqs.delete(seq);
-    if (seqs.size === 0) this.positions.delete(client);
   }
 
   private onCatchup(m: CatchupMessage): void {
