@@ -15,12 +15,24 @@ export interface NodeRunnerOptions {
   now?: () => number;
   /** Called after every handled message or tick, e.g. to drain deliveries. */
   afterStep?: () => void;
+  /**
+   * Durable nodes: persist what the node wrote since the last call and resolve once it is on
+   * stable storage. Messages produced in a turn are sent only after that turn's persist (and
+   * every earlier one) resolved, so no answer ever promises more than the disk remembers.
+   * Called once per flushed turn; one call covering many steps is the group commit.
+   */
+  persist?: () => Promise<void>;
+  /** Called if `persist` fails: the node must stop answering (its storage is unusable). */
+  onPersistError?: (err: unknown) => void;
 }
 
 export class NodeRunner {
   private timer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private stopped = false;
+  /** Answers waiting for their writes to become durable, in order. */
+  private sends: Promise<void> = Promise.resolve();
+  private persistFailed = false;
   private readonly now: () => number;
 
   constructor(readonly node: ProtocolNode, readonly transport: Transport, private readonly options: NodeRunnerOptions = {}) {
@@ -46,6 +58,7 @@ export class NodeRunner {
     this.stopped = true;
     clearInterval(this.timer);
     this.flush();
+    await this.sends;
     await this.transport.close();
   }
 
@@ -72,6 +85,27 @@ export class NodeRunner {
   private flush(): void {
     this.flushScheduled = false;
     const out: Outgoing[] = this.node.takeOutgoing();
-    if (out.length) this.transport.send(out);
+    if (!this.options.persist) {
+      if (out.length) this.transport.send(out);
+      return;
+    }
+    if (this.persistFailed) return;
+    const durable = this.options.persist();
+    this.sends = this.sends.then(async () => {
+      await durable;
+      if (out.length && !this.persistFailed) this.transport.send(out);
+    }).catch((err: unknown) => {
+      if (this.persistFailed) return;
+      // The disk no longer remembers what we would answer: never answer again.
+      this.persistFailed = true;
+      this.stopped = true;
+      clearInterval(this.timer);
+      this.options.onPersistError?.(err);
+    });
+  }
+
+  /** Resolves when every answer released so far has been handed to the transport. */
+  async drained(): Promise<void> {
+    await this.sends;
   }
 }
