@@ -18,8 +18,8 @@ export interface CoreRunResult {
   instancesPerSec: number;
 }
 
-export function runCore(o: { values: number; batchMaxValues: number; window: number; acceptors: number; valueBytes: number }): CoreRunResult {
-  const options = resolveOptions({ proposers: 1, acceptors: o.acceptors, window: o.window, batchMaxValues: o.batchMaxValues });
+export function runCore(o: { values: number; batchMaxValues: number; window: number; acceptors: number; valueBytes: number; trim?: boolean }): CoreRunResult {
+  const options = resolveOptions({ proposers: 1, acceptors: o.acceptors, window: o.window, batchMaxValues: o.batchMaxValues, learners: o.trim ? 1 : 0 });
   const leader = new Proposer(0, options, { incarnation: 1, random: () => 0.5 });
   const acceptors = Array.from({ length: o.acceptors }, (_, i) => new Acceptor(i, options));
   const learner = new Learner(0, options);
@@ -69,10 +69,10 @@ export function runCore(o: { values: number; batchMaxValues: number; window: num
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: {
     values: { type: 'string', default: '200000' }, batch: { type: 'string', default: '1' },
-    window: { type: 'string', default: '256' }, acceptors: { type: 'string', default: '3' }, bytes: { type: 'string', default: '16' },
+    window: { type: 'string', default: '256' }, acceptors: { type: 'string', default: '3' }, bytes: { type: 'string', default: '16' }, trim: { type: 'boolean', default: false },
   } });
   const r = runCore({ values: Number(values.values), batchMaxValues: Number(values.batch), window: Number(values.window),
-    acceptors: Number(values.acceptors), valueBytes: Number(values.bytes) });
+    acceptors: Number(values.acceptors), valueBytes: Number(values.bytes), trim: values.trim });
   console.log(`core: ${r.values} values in ${r.instances} instances, ${r.seconds.toFixed(2)} s: ` +
     `${Math.round(r.valuesPerSec)} values/s, ${Math.round(r.instancesPerSec)} instances/s`);
 }

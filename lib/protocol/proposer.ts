@@ -53,6 +53,8 @@ export class Proposer implements ProtocolNode {
   private ballot: Ballot = ZERO_BALLOT;
   private highestSeen: Ballot = ZERO_BALLOT;
   private readonly lastHeard: number[];
+  /** When each proposer last announced (or showed, by sending 2a) that it leads. */
+  private readonly lastLeading: number[];
   private startedAt: number | undefined;
   private lastHeartbeatAt = -Infinity;
   private retryAt = -Infinity;
@@ -86,6 +88,7 @@ export class Proposer implements ProtocolNode {
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
     this.learner = new Learner(id, options, { group: 'proposers', retainLog: true });
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
+    this.lastLeading = new Array<number>(options.proposers).fill(-Infinity);
     this.learnerProgress = new Array<number>(options.learners).fill(0);
     this.proposerProgress = new Array<number>(options.proposers).fill(0);
   }
@@ -112,6 +115,7 @@ export class Proposer implements ProtocolNode {
       case 'accept':
         this.noteBallot(message.ballot);
         this.noteAlive(proposerOf(message.ballot), now);
+        this.noteLeading(proposerOf(message.ballot), now);
         this.learn(message, now);
         break;
       case 'accepted':
@@ -181,15 +185,28 @@ export class Proposer implements ProtocolNode {
 
   /** The highest id heard from within the leader timeout; a proposer always counts itself. */
   private electedLeader(now: number): number {
+    // A live leader keeps leading: a proposer that rejoins, whatever its id, does not disrupt it.
+    // Two leaders that hear each other settle on the higher id.
+    let leader = this.phase === 'leading' ? this.id : -1;
+    for (let id = 0; id < this.options.proposers; id++) {
+      if (id !== this.id && id > leader && now - this.lastLeading[id]! < this.options.leaderTimeoutMs) leader = id;
+    }
+    if (leader >= 0) return leader;
+    // Nobody leads: the highest id heard from recently campaigns.
     for (let id = this.options.proposers - 1; id > this.id; id--) {
       if (now - this.lastHeard[id]! < this.options.leaderTimeoutMs) return id;
     }
     return this.id;
   }
 
-  /** At start-up, wait to hear from higher ids before claiming leadership (the highest need not). */
+  /**
+   * At start-up, listen before claiming leadership: long enough to hear a live leader's heartbeat
+   * (the highest id), or to hear from any higher id (the others).
+   */
   private mayCampaign(now: number): boolean {
-    return this.id === this.options.proposers - 1 || now - this.startedAt! >= this.options.leaderTimeoutMs;
+    if (this.options.proposers === 1) return true;
+    const grace = this.id === this.options.proposers - 1 ? 2 * this.options.heartbeatIntervalMs : this.options.leaderTimeoutMs;
+    return now - this.startedAt! >= grace;
   }
 
   private sendHeartbeat(now: number): void {
@@ -208,8 +225,13 @@ export class Proposer implements ProtocolNode {
     if (proposer < this.options.proposers && proposer !== this.id) this.lastHeard[proposer] = now;
   }
 
+  private noteLeading(proposer: number, now: number): void {
+    if (proposer < this.options.proposers && proposer !== this.id) this.lastLeading[proposer] = now;
+  }
+
   private onHeartbeat(m: HeartbeatMessage, now: number): void {
     this.noteAlive(m.from, now);
+    if (m.leading) this.noteLeading(m.from, now);
     if (m.from < this.options.proposers) this.proposerProgress[m.from] = m.decided;
     this.noteBallot(m.ballot);
     this.learn(m, now);

@@ -11,6 +11,7 @@ function proposer(id = 1, extra = {}, incarnation = 1): Proposer {
 
 /** Runs phase 1 for `p` with promises from acceptors 0 and 1 carrying `accepted`. */
 function elect(p: Proposer, now = 0, accepted: Parameters<typeof promise>[2] = []): Outgoing[] {
+  p.tick(now - 100); // start-up: listen for a live leader first
   p.tick(now);
   const [prepare] = ofType(p.takeOutgoing(), 'prepare');
   p.handle(promise(prepare!.ballot, 0, accepted), now);
@@ -28,13 +29,26 @@ function decide(p: Proposer, instance: number, b: Ballot, now = 0): void {
 }
 
 describe('Proposer', () => {
-  it('the highest id campaigns at once: one prepare for all instances from its first undecided one', () => {
+  it('the highest id campaigns after listening for two heartbeats: one prepare for all instances from its first undecided one', () => {
     const p = proposer(1);
     p.tick(0);
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    p.tick(40);
     const [prepare] = ofType(p.takeOutgoing(), 'prepare');
     expect(prepare).to.deep.include({ from: 0 });
     expect(proposerOf(prepare!.ballot)).to.equal(1);
     expect(prepare!.ballot.round).to.equal(1);
+  });
+
+  it('a live leader is not disrupted by a proposer that rejoins with a higher id', () => {
+    const rejoining = proposer(1);
+    rejoining.tick(0);
+    rejoining.handle({ type: 'heartbeat', from: 0, ballot: ballot(3, 0), leading: true, decided: 0 }, 20);
+    rejoining.tick(40);
+    rejoining.tick(150);
+    expect(ofType(rejoining.takeOutgoing(), 'prepare')).to.have.length(0);
+    rejoining.tick(400); // the leader went silent
+    expect(ofType(rejoining.takeOutgoing(), 'prepare')[0]!.ballot.round).to.equal(4);
   });
 
   it('a lower id waits to hear from higher ids, and defers to a live one', () => {
@@ -126,8 +140,10 @@ describe('Proposer', () => {
   it('ballots are unique per incarnation: a restarted proposer never reuses one', () => {
     const before = proposer(1, {}, 1);
     const after = proposer(1, {}, 2);
-    before.tick(0);
-    after.tick(0);
+    for (const p of [before, after]) {
+      p.tick(0);
+      p.tick(50);
+    }
     const [a] = ofType(before.takeOutgoing(), 'prepare');
     const [b] = ofType(after.takeOutgoing(), 'prepare');
     expect(a!.ballot.round).to.equal(b!.ballot.round);
