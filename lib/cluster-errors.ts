@@ -1,0 +1,69 @@
+/**
+ * Errors the `Cluster` API rejects with. Each has a stable `code` for programs; messages are for
+ * people. `ConfigurationError` (invalid options) and `ValueTooLargeError` come from the protocol
+ * core and are re-used as they are.
+ */
+import type { Group } from './protocol/messages.js';
+
+/** Base class of the cluster's own errors. */
+export class ClusterError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ClusterError';
+  }
+}
+
+/** The cluster was stopped: `submit`, `kill`, `restart`, `faults` and `metrics` are refused. */
+export class ClusterStoppedError extends ClusterError {
+  constructor(what = 'the operation') {
+    super('ERR_PAXOS_CLUSTER_STOPPED', `the cluster is stopped; ${what} was refused`);
+    this.name = 'ClusterStoppedError';
+  }
+}
+
+/**
+ * The client worker a value went through exited (killed or crashed) before the value's position
+ * was known. The value may or may not have been decided: look for it in `learned()`.
+ */
+export class WorkerExitedError extends ClusterError {
+  constructor(readonly group: Group, readonly id: number) {
+    super('ERR_PAXOS_WORKER_EXITED', `${group}/${id} exited before the value's position was known; it may or may not be decided`);
+    this.name = 'WorkerExitedError';
+  }
+}
+
+/** The member asked for is not running (killed or crashed, not restarted yet) or is running already. */
+export class MemberStateError extends ClusterError {
+  constructor(readonly group: Group, readonly id: number, message: string) {
+    super('ERR_PAXOS_MEMBER_STATE', `${group}/${id} ${message}`);
+    this.name = 'MemberStateError';
+  }
+}
+
+/**
+ * An acceptor that crashed on its own (not through `kill`) left no durable state, and restarting
+ * an acceptor with empty memory could make two different values chosen. Refused.
+ */
+export class AcceptorStateLostError extends ClusterError {
+  constructor(readonly id: number) {
+    super('ERR_PAXOS_ACCEPTOR_STATE_LOST',
+      `acceptors/${id} crashed without saving its state; restarting it empty could break agreement, so it stays down`);
+    this.name = 'AcceptorStateLostError';
+  }
+}
+
+/** A worker failed to start (its script threw, or it did not report ready in time). */
+export class WorkerStartError extends ClusterError {
+  constructor(readonly group: Group, readonly id: number, reason: string) {
+    super('ERR_PAXOS_WORKER_START', `${group}/${id} failed to start: ${reason}`);
+    this.name = 'WorkerStartError';
+  }
+}
+
+/** The transport in use has no fault injection (only the bus has). */
+export class FaultsUnsupportedError extends ClusterError {
+  constructor() {
+    super('ERR_PAXOS_FAULTS_UNSUPPORTED', 'the configured transport does not support fault injection');
+    this.name = 'FaultsUnsupportedError';
+  }
+}

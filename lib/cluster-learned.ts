@@ -1,0 +1,155 @@
+/**
+ * `Cluster.learned()` iterators: an async iterator over one learner's delivered values, fed
+ * through a private MessagePort with credit-based flow control (the learner worker sends at most
+ * `credit` values ahead of what the application consumed), surviving restarts of the learner.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { type Remote, transfer } from 'comlink';
+import type { ValueCodec } from './cluster-codec.js';
+import type { StreamItem, StreamReply, WorkerControl } from './runtime/worker-protocol.js';
+
+/** One value in the total order, as a learner delivered it. */
+export interface LearnedValue<T> {
+  /** 0-based index in the total order; the same value has the same position at every learner. */
+  readonly position: number;
+  /** The value, decoded with the cluster's codec. */
+  readonly value: T;
+  /** The consensus instance that decided it (several values share an instance). */
+  readonly instance: number;
+  /** Key of the client incarnation that submitted it. */
+  readonly client: number;
+  /** The client's sequence number for it. */
+  readonly seq: number;
+}
+
+/** Options of `Cluster.learned()`. */
+export interface LearnedOptions {
+  /** Which learner to read. Default 0. */
+  learner?: number;
+  /** First position to yield; 0 replays from the first value. Default 0. */
+  from?: number;
+  /** Values the learner may send ahead of consumption. Default 4096. */
+  highWaterMark?: number;
+}
+
+/** @internal */
+export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> {
+  private buffer: StreamItem[] = [];
+  private head = 0;
+  private nextPosition: number;
+  private port: MessagePort | undefined;
+  /** Credit granted on the current port and not yet used. */
+  private outstanding = 0;
+  private waiter: { resolve: (r: IteratorResult<LearnedValue<T>>) => void; reject: (e: unknown) => void } | undefined;
+  private finished = false;
+
+  constructor(
+    readonly learner: number,
+    from: number,
+    private readonly codec: ValueCodec<T>,
+    private readonly highWaterMark: number,
+    private readonly onEnd: (stream: LearnedStream<T>) => void,
+  ) {
+    this.nextPosition = from;
+  }
+
+  /** Subscribe to a (new) learner worker from the next position this iterator still needs. */
+  attach(control: Remote<WorkerControl>): void {
+    if (this.finished) return;
+    this.detach();
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.on('message', (reply: StreamReply) => this.receive(port1, reply.items));
+    control.subscribe(transfer(port2, [port2]) as unknown as MessagePort, this.nextPosition + this.buffered).catch(() => {
+      // The learner exited while subscribing; the cluster re-attaches when it restarts.
+    });
+    this.grant();
+  }
+
+  /** The learner is gone; keep buffered values and wait for `attach`. */
+  detach(): void {
+    this.port?.close();
+    this.port = undefined;
+    this.outstanding = 0;
+  }
+
+  /** End the iteration (stop, break, return). */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.detach();
+    this.buffer = [];
+    this.head = 0;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve({ done: true, value: undefined });
+    this.onEnd(this);
+  }
+
+  next(): Promise<IteratorResult<LearnedValue<T>>> {
+    if (this.head < this.buffer.length) {
+      try {
+        return Promise.resolve({ done: false, value: this.take() });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    if (this.waiter) return Promise.reject(new Error('learned(): next() called again before the previous call settled'));
+    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+  }
+
+  return(): Promise<IteratorResult<LearnedValue<T>>> {
+    this.end();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private get buffered(): number {
+    return this.buffer.length - this.head;
+  }
+
+  private take(): LearnedValue<T> {
+    const item = this.buffer[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.buffer.length) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
+    }
+    this.nextPosition = item.position + 1;
+    this.grant();
+    return { position: item.position, value: this.codec.decode(item.value), instance: item.instance, client: item.client, seq: item.seq };
+  }
+
+  /** Top the credit up once it fell below half of the high-water mark. */
+  private grant(): void {
+    if (!this.port) return;
+    const room = this.highWaterMark - this.outstanding - this.buffered;
+    if (room * 2 < this.highWaterMark) return;
+    this.outstanding += room;
+    this.port.postMessage({ credit: room });
+  }
+
+  private receive(port: MessagePort, items: readonly StreamItem[]): void {
+    if (this.finished || port !== this.port) return;
+    this.outstanding -= items.length;
+    // After a restart the new learner resends from where we asked; drop anything already held.
+    let expected = this.nextPosition + this.buffered;
+    for (const item of items) {
+      if (item.position < expected) continue;
+      this.buffer.push(item);
+      expected = item.position + 1;
+    }
+    if (this.waiter && this.head < this.buffer.length) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      try {
+        w.resolve({ done: false, value: this.take() });
+      } catch (e) {
+        w.reject(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * What the main thread and a role worker say to each other. Three lanes, none of them the data
+ * path between roles (that is the bus):
+ * - `workerData` (`WorkerInit`): everything the worker needs to build its role;
+ * - a comlink control port (`WorkerControl`): status, metrics, faults, freeze, stop, subscribe;
+ * - `parentPort` events (`WorkerEvent`): ready, leadership changes, debug log lines;
+ * plus, for clients, a submission port (`SubmitRequest` / `SubmitReply`), and for every learned()
+ * iterator a stream port (`StreamRequest` / `StreamReply`) with credit-based flow control.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { AcceptorState } from '../protocol/acceptor.js';
+import type { Group, Payload } from '../protocol/messages.js';
+import type { ProtocolOptions } from '../protocol/options.js';
+import type { BusTopology, FaultSettings } from '../transport/bus.js';
+import type { TransportSpec } from './worker-transport.js';
+
+export interface WorkerInit {
+  readonly group: Group;
+  readonly id: number;
+  readonly clusterId: string;
+  readonly topology: BusTopology;
+  readonly protocol: ProtocolOptions;
+  readonly tickMs: number;
+  /** Proposer ballots and client keys: unique per worker life. */
+  readonly incarnation: number;
+  readonly transport?: TransportSpec;
+  readonly faults?: FaultSettings;
+  /** Acceptor state to restart with (crash-stop with stable storage). */
+  readonly restored?: AcceptorState;
+  readonly debug: boolean;
+  readonly control: MessagePort;
+  /** Clients only. */
+  readonly submit?: MessagePort;
+}
+
+export interface WorkerStatus {
+  readonly group: Group;
+  readonly id: number;
+  readonly running: boolean;
+  /** Proposers: whether it currently leads, and its ballot as `round.proposer.incarnation`. */
+  readonly leading?: boolean;
+  readonly ballot?: string;
+  /** Learners and proposers: instances delivered; learners: values delivered. */
+  readonly instancesDelivered?: number;
+  readonly valuesDelivered?: number;
+  /** Clients: values submitted and not yet decided. */
+  readonly pending?: number;
+}
+
+/** The comlink API each worker exposes on its control port. */
+export interface WorkerControl {
+  status(): WorkerStatus;
+  /** Role counters plus transport counters (prefixed `transport.`). */
+  metrics(): Record<string, number>;
+  /** Change bus faults. Returns false when the transport has no fault injection. */
+  setFaults(settings: FaultSettings): boolean;
+  /** Learners: stream delivered values from `from` on through `port` (see `StreamRequest`). */
+  subscribe(port: MessagePort, from: number): void;
+  /**
+   * Stop handling messages at once and return the acceptor's durable state (undefined for other
+   * roles). Everything the acceptor ever sent is reflected in the state it returns.
+   */
+  freeze(): Promise<AcceptorState | undefined>;
+  /** Stop the runner and close the transport and every port; the worker can then exit. */
+  stop(): Promise<void>;
+}
+
+export type WorkerEvent =
+  | { readonly type: 'ready' }
+  | { readonly type: 'leader'; readonly leading: boolean; readonly ballot: string }
+  | { readonly type: 'log'; readonly line: string };
+
+/** Main → client worker: values to submit, with the ids the replies will use. */
+export interface SubmitRequest {
+  readonly ids: readonly number[];
+  readonly values: readonly Payload[];
+}
+
+/** Client worker → main: decided positions, and values the client refused. */
+export interface SubmitReply {
+  readonly done?: readonly (readonly [id: number, position: number])[];
+  readonly failed?: readonly (readonly [id: number, code: string, message: string])[];
+}
+
+/** Main → learner worker on a stream port: permission to send `credit` more values. */
+export interface StreamRequest {
+  readonly credit: number;
+}
+
+/** One learned value as it crosses the stream port. */
+export interface StreamItem {
+  readonly position: number;
+  readonly instance: number;
+  readonly client: number;
+  readonly seq: number;
+  readonly value: Payload;
+}
+
+export interface StreamReply {
+  readonly items: readonly StreamItem[];
+}

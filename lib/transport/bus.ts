@@ -1,0 +1,213 @@
+/**
+ * The in-process bus: the `Transport` that connects the worker threads of a `Cluster`.
+ *
+ * Data runs worker to worker over `BroadcastChannel`s, never through the main thread. One channel
+ * per (destination, sender): `<ns>|<group>|<-|<senderGroup>/<senderId>` for a whole group and
+ * `<ns>|<group>/<member>|<-|<senderGroup>/<senderId>` for one member. Every member opens, for each
+ * possible sender, the channel of its group and the one of itself; a sender opens only the
+ * channels it posts on. Because nobody else posts on a sender's channels, no worker ever receives
+ * (and deserializes) traffic that is not addressed to it, and the receiver knows the sender from
+ * the channel, which is what fault injection needs. A message to one's own group or self is looped
+ * back locally, never posted.
+ *
+ * Frames are arrays of protocol messages, structured-cloned by Node once per channel post and
+ * deserialized once per receiver. Why structured clone and not encoded buffers:
+ * `benchmarks/bus-encoding.ts` and `docs/cluster.md`.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import type { Group, Message, Outgoing } from '../protocol/messages.js';
+import type { Endpoint, Transport } from './transport.js';
+import { type BusMember, type FaultSettings, FaultInjector, resolveFaults } from './bus-faults.js';
+
+export type { BusMember, FaultSettings } from './bus-faults.js';
+
+/** How many members each group has: every receiver listens to every possible sender. */
+export interface BusTopology {
+  readonly clients: number;
+  readonly proposers: number;
+  readonly acceptors: number;
+  readonly learners: number;
+}
+
+/** Serializable settings of one bus endpoint (all members of one cluster share `namespace`). */
+export interface BusSettings {
+  /** Unique per cluster, so two clusters in one process never hear each other. */
+  readonly namespace: string;
+  readonly topology: BusTopology;
+  /** Initial faults. Default none. */
+  readonly faults?: FaultSettings;
+  /**
+   * How frames cross threads. `clone` (default): arrays of messages, structured-cloned by Node.
+   * `json`: each message encoded to JSON text once (and reused for every destination it goes to),
+   * frames posted as strings; `Uint8Array` values travel as base64. Kept for measurement: see
+   * `benchmarks/cluster-throughput.ts` and docs/cluster.md.
+   */
+  readonly encoding?: BusEncoding;
+}
+
+export type BusEncoding = 'clone' | 'json';
+
+const U8 = '$u8';
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? { [U8]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') } : value;
+}
+
+function jsonReviver(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && U8 in value) {
+    const b = Buffer.from((value as Record<string, string>)[U8]!, 'base64');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  return value;
+}
+
+/** A transport whose network faults can be changed at run time. */
+export interface FaultControllable {
+  setFaults(settings: FaultSettings): void;
+}
+
+const GROUP_ORDER: readonly Group[] = ['clients', 'proposers', 'acceptors', 'learners'];
+
+function channelName(ns: string, to: Group, member: number | undefined, from: BusMember): string {
+  return `${ns}|${to}${member === undefined ? '' : `/${member}`}|<-|${from.group}/${from.id}`;
+}
+
+export class BusTransport implements Transport, FaultControllable {
+  private self: Endpoint | undefined;
+  private readonly receiving: BroadcastChannel[] = [];
+  private readonly sending = new Map<string, BroadcastChannel>();
+  private faults: FaultInjector<Message> | undefined;
+  private loopback: Message[] = [];
+  private readonly json: boolean;
+  /** JSON mode: each message's text, encoded once however many destinations it goes to. */
+  private encoded = new WeakMap<Message, string>();
+  private loopbackScheduled = false;
+  private closed = false;
+  private readonly counters = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0 };
+
+  constructor(private readonly settings: BusSettings) {
+    resolveFaults(settings.faults);
+    if (settings.encoding !== undefined && settings.encoding !== 'clone' && settings.encoding !== 'json') {
+      throw new TypeError(`bus encoding must be 'clone' or 'json', got ${String(settings.encoding)}`);
+    }
+    this.json = settings.encoding === 'json';
+  }
+
+  start(self: Endpoint, deliver: (message: Message) => void): void {
+    if (this.self) throw new Error('BusTransport.start called twice');
+    this.self = { group: self.group, id: self.id };
+    this.faults = new FaultInjector<Message>(this.self, (m) => { if (!this.closed) deliver(m); });
+    this.faults.set(resolveFaults(this.settings.faults));
+    const { namespace: ns, topology } = this.settings;
+    for (const group of GROUP_ORDER) {
+      for (let id = 0; id < topology[group]; id++) {
+        const from: BusMember = { group, id };
+        if (group === self.group && id === self.id) continue;
+        for (const member of [undefined, self.id]) {
+          const channel = new BroadcastChannel(channelName(ns, self.group, member, from));
+          channel.onmessage = (event) => this.receive(from, this.decode((event as MessageEvent).data as Message[] | string));
+          this.receiving.push(channel);
+        }
+      }
+    }
+  }
+
+  send(messages: readonly Outgoing[]): void {
+    if (this.closed || !this.self) return;
+    const self = this.self;
+    const frames = new Map<string, Message[]>();
+    for (const { to, message } of messages) {
+      const toSelf = to.group === self.group && (to.member === undefined || to.member === self.id);
+      if (toSelf) this.loop(message);
+      if (to.member === self.id && to.group === self.group) continue;
+      const name = channelName(this.settings.namespace, to.group, to.member, self);
+      let frame = frames.get(name);
+      if (!frame) frames.set(name, (frame = []));
+      frame.push(message);
+    }
+    for (const [name, frame] of frames) {
+      let channel = this.sending.get(name);
+      if (!channel) {
+        channel = new BroadcastChannel(name);
+        this.sending.set(name, channel);
+      }
+      channel.postMessage(this.json ? this.encode(frame) : frame);
+      this.counters.framesSent++;
+      this.counters.messagesSent += frame.length;
+    }
+  }
+
+  setFaults(settings: FaultSettings): void {
+    const resolved = resolveFaults(settings);
+    this.faults?.set(resolved);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.faults?.close();
+    for (const c of this.receiving) c.close();
+    for (const c of this.sending.values()) c.close();
+    this.receiving.length = 0;
+    this.sending.clear();
+    this.loopback = [];
+  }
+
+  get metrics(): Readonly<Record<string, number>> {
+    return { ...this.counters, ...(this.faults?.counters ?? {}) };
+  }
+
+  private encode(frame: readonly Message[]): string {
+    const parts: string[] = [];
+    for (const m of frame) {
+      let text = this.encoded.get(m);
+      if (text === undefined) {
+        text = JSON.stringify(m, jsonReplacer);
+        this.encoded.set(m, text);
+      }
+      parts.push(text);
+    }
+    return `[${parts.join(',')}]`;
+  }
+
+  private decode(data: Message[] | string): Message[] {
+    if (typeof data !== 'string') return data;
+    return JSON.parse(data, data.includes(U8) ? jsonReviver : undefined) as Message[];
+  }
+
+  private receive(from: BusMember, frame: Message[]): void {
+    if (this.closed) return;
+    this.counters.framesReceived++;
+    this.counters.messagesReceived += frame.length;
+    this.faults!.receive(from, frame);
+  }
+
+  /** Messages to oneself go round the event loop, like any other, so handlers never re-enter. */
+  private loop(message: Message): void {
+    this.loopback.push(message);
+    if (this.loopbackScheduled) return;
+    this.loopbackScheduled = true;
+    setImmediate(() => {
+      this.loopbackScheduled = false;
+      const batch = this.loopback;
+      this.loopback = [];
+      if (!this.closed && batch.length) this.faults!.receive(this.self!, batch);
+    });
+  }
+}
+
+/** Build a bus endpoint from complete settings (what `Cluster` does by default). */
+export function createBusTransport(settings: BusSettings): BusTransport {
+  return new BusTransport(settings);
+}
+
+/**
+ * The bus as a `TransportFactory`, to choose its encoding through `Cluster.start({ transport })`:
+ * `{ module: <URL of this module>, export: 'busTransportFactory', settings: { encoding: 'json' } }`.
+ */
+export function busTransportFactory(
+  settings: { encoding?: BusEncoding } | undefined,
+  context: { clusterId: string; topology: BusTopology; faults?: FaultSettings },
+): BusTransport {
+  return new BusTransport({ namespace: context.clusterId, topology: context.topology, faults: context.faults, encoding: settings?.encoding });
+}
