@@ -67,3 +67,17 @@ export class FaultsUnsupportedError extends ClusterError {
     this.name = 'FaultsUnsupportedError';
   }
 }
+
+/**
+ * `learned()` reached values that are no longer held anywhere: the log was trimmed (`trim: true`)
+ * before this iterator — or the learner it reads, after a restart — got to them. The iterator ends
+ * with this error; `learned({ from: error.firstAvailable })` continues after the gap.
+ */
+export class TrimmedError extends ClusterError {
+  constructor(readonly requested: number, readonly firstAvailable: number) {
+    super('ERR_PAXOS_TRIMMED',
+      `positions ${requested}..${firstAvailable - 1} were trimmed from the log before they could be read; ` +
+        `the first one still available is ${firstAvailable}`);
+    this.name = 'TrimmedError';
+  }
+}

@@ -7,6 +7,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Remote, transfer } from 'comlink';
 import type { ValueCodec } from './cluster-codec.js';
 import type { StreamItem, StreamReply, WorkerControl } from './runtime/worker-protocol.js';
+import { TrimmedError } from './cluster-errors.js';
 
 /** One value in the total order, as a learner delivered it. */
 export interface LearnedValue<T> {
@@ -42,6 +43,8 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
   private outstanding = 0;
   private waiter: { resolve: (r: IteratorResult<LearnedValue<T>>) => void; reject: (e: unknown) => void } | undefined;
   private finished = false;
+  /** Raised once the buffered values before it have been read (trimmed values). */
+  private failure: Error | undefined;
 
   constructor(
     readonly learner: number,
@@ -55,11 +58,11 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
 
   /** Subscribe to a (new) learner worker from the next position this iterator still needs. */
   attach(control: Remote<WorkerControl>): void {
-    if (this.finished) return;
+    if (this.finished || this.failure) return;
     this.detach();
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    port1.on('message', (reply: StreamReply) => this.receive(port1, reply.items));
+    port1.on('message', (reply: StreamReply) => this.receive(port1, reply));
     control.subscribe(transfer(port2, [port2]) as unknown as MessagePort, this.nextPosition + this.buffered).catch(() => {
       // The learner exited while subscribing; the cluster re-attaches when it restarts.
     });
@@ -94,6 +97,7 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
         return Promise.reject(e);
       }
     }
+    if (this.failure) return Promise.reject(this.takeFailure());
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     if (this.waiter) return Promise.reject(new Error('learned(): next() called again before the previous call settled'));
     return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
@@ -132,15 +136,37 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     this.port.postMessage({ credit: room });
   }
 
-  private receive(port: MessagePort, items: readonly StreamItem[]): void {
+  /** The error, once: afterwards the iterator is simply done. */
+  private takeFailure(): Error {
+    const failure = this.failure!;
+    this.failure = undefined;
+    this.end();
+    return failure;
+  }
+
+  private receive(port: MessagePort, reply: StreamReply): void {
     if (this.finished || port !== this.port) return;
+    const items = reply.items;
     this.outstanding -= items.length;
     // After a restart the new learner resends from where we asked; drop anything already held.
     let expected = this.nextPosition + this.buffered;
+    if (reply.trimmedBelow !== undefined) this.failure = new TrimmedError(expected, reply.trimmedBelow);
     for (const item of items) {
       if (item.position < expected) continue;
+      if (item.position > expected) {
+        // A learner restarted after a trim continued from the trim point: never a silent gap.
+        this.failure = new TrimmedError(expected, item.position);
+        break;
+      }
       this.buffer.push(item);
       expected = item.position + 1;
+    }
+    if (this.failure) this.detach();
+    if (this.waiter && this.head >= this.buffer.length && this.failure) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.reject(this.takeFailure());
+      return;
     }
     if (this.waiter && this.head < this.buffer.length) {
       const w = this.waiter;

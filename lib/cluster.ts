@@ -61,6 +61,12 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
    * Default false: everything is kept and every learner can replay from the first value.
    */
   trim?: boolean;
+  /**
+   * With `trim`, how many of its newest delivered values a learner worker keeps for `learned()`
+   * replays (plus whatever an open iterator still has to read). Older ones are let go, and
+   * `learned({ from })` below them ends with `TrimmedError`. Default 65536. Ignored without `trim`.
+   */
+  replayKeepValues?: number;
   /** Client workers, at least 1; `submit` uses client 0. Default 1. */
   clients?: number;
   /** Clock tick of every worker in ms. Default 5. */
@@ -139,6 +145,7 @@ interface ResolvedClusterOptions<T> {
   readonly faults: FaultSettings | undefined;
   readonly log: ((line: string) => void) | undefined;
   readonly startTimeoutMs: number;
+  readonly replayKeepValues: number;
 }
 
 function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -172,7 +179,8 @@ function normalizeFaults(f: ClusterFaults | undefined): FaultSettings | undefine
 function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOptions<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
   const {
-    learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim, ...protocolRest
+    learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
+    replayKeepValues, ...protocolRest
   } = options;
   if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');
   const learnerCount = count('learners', learners, 1, 1, 64);
@@ -203,6 +211,7 @@ function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOp
     faults: normalizeFaults(faults),
     log,
     startTimeoutMs: count('startTimeoutMs', startTimeoutMs, 15_000, 1, 600_000),
+    replayKeepValues: count('replayKeepValues', replayKeepValues, 1 << 16, 1, 1 << 30),
   };
 }
 
@@ -619,6 +628,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
       topology: this.config.topology,
       protocol: this.config.protocol,
       tickMs: this.config.tickMs,
+      replayKeepValues: this.config.replayKeepValues,
       incarnation: randomBytes(4).readUInt32LE(0),
       transport: this.config.transport,
       faults: this.faultSettings,

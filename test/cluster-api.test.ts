@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   AcceptorStateLostError, Cluster, ClusterStoppedError, ConfigurationError, FaultsUnsupportedError, MemberStateError, rawCodec,
-  ValueTooLargeError, WorkerStartError,
+  ValueTooLargeError, TrimmedError, WorkerStartError,
   type LearnedValue,
 } from '../lib/index.js';
 import { checkBroadcast, collect, errors, startCluster, stopAll, submitAll, values, waitFor } from './cluster-helpers.js';
@@ -265,14 +265,50 @@ describe('Cluster API', function () {
       await submitAll(cluster, 0, second, new Map());
       const full = await collect(cluster, 0, 450);
       checkBroadcast([full], [...first, ...second]);
+      // Reading the restarted learner from 0 is refused explicitly, never a silent gap...
+      let trimmed: TrimmedError | undefined;
+      try {
+        for await (const v of cluster.learned({ learner: 1 })) if (v.position === 449) break;
+      } catch (err) {
+        trimmed = err as TrimmedError;
+      }
+      expect(trimmed, 'learned() from 0 after a trim').to.be.instanceOf(TrimmedError);
+      expect(trimmed!.code).to.equal('ERR_PAXOS_TRIMMED');
+      expect(trimmed!.firstAvailable).to.be.above(0);
+      // ...and continues from the first position still available.
       const late: LearnedValue<string>[] = [];
-      for await (const v of cluster.learned({ learner: 1 })) {
+      for await (const v of cluster.learned({ learner: 1, from: trimmed!.firstAvailable })) {
         late.push(v);
         if (v.position === 449) break;
       }
-      expect(late[0]!.position, 'the restarted learner starts after the trimmed prefix').to.be.above(0);
+      expect(late[0]!.position, 'the restarted learner starts after the trimmed prefix').to.equal(trimmed!.firstAvailable);
       expect(late.map((v) => [v.position, v.value])).to.deep.equal(full.slice(late[0]!.position).map((v) => [v.position, v.value]));
       expect((await metricsOf('learners', 1)).valuesSkipped).to.equal(late[0]!.position);
+    });
+  });
+
+  describe('bounded learner replay (trim: true)', () => {
+    it('a learner lets go of replayed values; learned() from below them ends with TrimmedError', async () => {
+      const cluster = await startCluster<string>({ ...small, trim: true, trimKeepInstances: 8, replayKeepValues: 50 });
+      const all = values('v', 600);
+      const reads = collect(cluster, 0, 600); // a live iterator holds nothing back once it read
+      await submitAll(cluster, 0, all, new Map());
+      checkBroadcast([await reads], all);
+      const metricsOf = async () => (await cluster.metrics()).workers.find((w) => w.group === 'learners' && w.id === 0)!.metrics!;
+      expect((await metricsOf()).valuesRetained).to.be.below(200);
+      let trimmed: TrimmedError | undefined;
+      try {
+        for await (const v of cluster.learned({ from: 0 })) void v;
+      } catch (err) {
+        trimmed = err as TrimmedError;
+      }
+      expect(trimmed).to.be.instanceOf(TrimmedError);
+      const tail: string[] = [];
+      for await (const v of cluster.learned({ from: trimmed!.firstAvailable })) {
+        tail.push(v.value);
+        if (v.position === 599) break;
+      }
+      expect(tail).to.deep.equal(all.slice(trimmed!.firstAvailable));
     });
   });
 

@@ -44,8 +44,15 @@ const transport: Transport = await createTransport(init.transport, {
 let running = true;
 
 // ------------------------------------------------------------------------------- learners
-/** Everything this learner delivered, so iterators can replay from any position. */
-const learned: StreamItem[] = [];
+/**
+ * What this learner delivered, so iterators can replay. Without trimming: everything. With
+ * trimming: the newest `replayKeepValues` values plus whatever a live iterator still has to read;
+ * `dropped` counts the values let go from the front (indexes stay absolute).
+ */
+let learned: StreamItem[] = [];
+let dropped = 0;
+const trimming = options.learners > 0;
+const REPLAY_KEEP = init.replayKeepValues;
 interface Subscription { port: MessagePort; next: number; credit: number }
 const subscriptions = new Set<Subscription>();
 const STREAM_CHUNK = 1024;
@@ -53,7 +60,7 @@ const STREAM_CHUNK = 1024;
 /** Values this learner skipped because the log was trimmed before it caught up. */
 let skipped = 0;
 
-/** Index in `learned` of the first value at or after `position` (positions skip over gaps). */
+/** Absolute index of the first held value at or after `position` (positions skip over gaps). */
 function indexOf(position: number): number {
   let lo = 0;
   let hi = learned.length;
@@ -62,16 +69,32 @@ function indexOf(position: number): number {
     if (learned[mid]!.position < position) lo = mid + 1;
     else hi = mid;
   }
-  return lo;
+  return dropped + lo;
+}
+
+/** The first position an iterator can still start from. */
+function firstHeldPosition(): number {
+  return learned[0]?.position ?? (node as Learner).position;
 }
 
 function pump(sub: Subscription): void {
-  while (sub.credit > 0 && sub.next < learned.length) {
-    const n = Math.min(sub.credit, STREAM_CHUNK, learned.length - sub.next);
-    sub.port.postMessage({ items: learned.slice(sub.next, sub.next + n) });
+  const end = dropped + learned.length;
+  while (sub.credit > 0 && sub.next < end) {
+    const n = Math.min(sub.credit, STREAM_CHUNK, end - sub.next);
+    sub.port.postMessage({ items: learned.slice(sub.next - dropped, sub.next - dropped + n) });
     sub.next += n;
     sub.credit -= n;
   }
+}
+
+/** With trimming, let go of values no iterator needs, beyond the newest REPLAY_KEEP. */
+function releaseReplayed(): void {
+  let keepFrom = dropped + learned.length - REPLAY_KEEP;
+  for (const sub of subscriptions) keepFrom = Math.min(keepFrom, sub.next);
+  const release = keepFrom - dropped;
+  if (release < Math.min(4096, REPLAY_KEEP)) return; // in chunks: slicing is O(held)
+  learned = learned.slice(release);
+  dropped += release;
 }
 
 // ------------------------------------------------------------------------------- clients
@@ -101,6 +124,7 @@ function afterStep(): void {
     if (deliveries.length) {
       for (const d of deliveries) learned.push({ position: d.position, instance: d.instance, client: d.client, seq: d.seq, value: d.value });
       for (const sub of subscriptions) pump(sub);
+      if (trimming) releaseReplayed();
     }
   } else if (node instanceof Client) {
     const completions = node.takeCompletions();
@@ -191,7 +215,14 @@ const control: WorkerControl = {
   },
   subscribe(port: MessagePort, from: number): void {
     if (!(node instanceof Learner)) throw new Error(`${init.group} do not learn values`);
-    const sub: Subscription = { port, next: indexOf(Math.max(0, from)), credit: 0 };
+    const start = Math.max(0, from);
+    if (trimming && start < firstHeldPosition() && (dropped > 0 || skipped > 0)) {
+      // Those values are gone (trimmed, or skipped by this learner): say so instead of a silent gap.
+      port.postMessage({ items: [], trimmedBelow: firstHeldPosition() });
+      port.close();
+      return;
+    }
+    const sub: Subscription = { port, next: indexOf(start), credit: 0 };
     subscriptions.add(sub);
     port.on('message', (m: StreamRequest) => {
       sub.credit += m.credit;

@@ -21,6 +21,8 @@ export interface WorkerInit {
   readonly topology: BusTopology;
   readonly protocol: ProtocolOptions;
   readonly tickMs: number;
+  /** Learners with trimming: newest delivered values kept for replays. */
+  readonly replayKeepValues: number;
   /** Proposer ballots and client keys: unique per worker life. */
   readonly incarnation: number;
   readonly transport?: TransportSpec;
@@ -98,4 +100,9 @@ export interface StreamItem {
 
 export interface StreamReply {
   readonly items: readonly StreamItem[];
+  /**
+   * Set instead of items when the asked position is no longer held (log trimming): the first
+   * position this learner can still stream.
+   */
+  readonly trimmedBelow?: number;
 }
