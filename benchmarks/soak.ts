@@ -30,6 +30,16 @@ const cluster = await Cluster.start<string>({
 const samples: { seconds: number; delivered: number; rssMiB: number; heapMiB: number }[] = [];
 let delivered = 0;
 const started = performance.now();
+const heapByWorker = new Map<string, number[]>();
+const heapSampler = setInterval(() => {
+  cluster.metrics().then((m) => {
+    for (const w of m.workers) {
+      const key = `${w.group}/${w.id}`;
+      if (!heapByWorker.has(key)) heapByWorker.set(key, []);
+      heapByWorker.get(key)!.push((w.metrics?.heapUsedBytes ?? 0) / 2 ** 20);
+    }
+  }, () => {});
+}, Math.max(sampleMs * 5, 5000));
 const sampler = setInterval(() => {
   const m = process.memoryUsage();
   samples.push({ seconds: (performance.now() - started) / 1000, delivered, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20 });
@@ -83,6 +93,7 @@ const reading = readBoth();
 await Promise.all(Array.from({ length: clients }, (_, c) => submitAll(c)));
 await reading;
 clearInterval(sampler);
+clearInterval(heapSampler);
 const seconds = (performance.now() - started) / 1000;
 const metrics = await cluster.metrics();
 await cluster.stop();
@@ -105,6 +116,8 @@ console.log(`\nsoak: ${delivered.toLocaleString('en-US')} values in ${seconds.to
 console.log(`RSS after warm-up: ${report.rssMiB.afterWarmupMin.toFixed(0)}–${report.rssMiB.afterWarmupMax.toFixed(0)} MiB ` +
   `(first half avg ${report.rssMiB.firstHalfAvg.toFixed(0)}, second half avg ${report.rssMiB.secondHalfAvg.toFixed(0)})`);
 console.log(`acceptors hold ${acceptorHeld.join(', ')} instances at the end`);
+console.log('heap used per worker thread (MiB, sampled over the run):');
+for (const [key, mib] of heapByWorker) console.log(`  ${key.padEnd(12)} ${mib.map((x) => x.toFixed(0)).join(' ')}`);
 console.log(`agreement: ok (learners read in lockstep); validity/exactly-once: ${problems} problems; completeness: ${missing} missing`);
-if (args.json) writeFileSync(args.json, JSON.stringify({ ...report, samples }, null, 2));
+if (args.json) writeFileSync(args.json, JSON.stringify({ ...report, heapByWorker: Object.fromEntries(heapByWorker), samples }, null, 2));
 process.exitCode = problems || missing ? 1 : 0;

@@ -4,6 +4,7 @@
  * comlink. Loaded by `Cluster` as compiled JS from `dist/`.
  */
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
@@ -204,6 +205,8 @@ const control: WorkerControl = {
     for (const [k, v] of Object.entries(transport.metrics ?? {})) out[`transport.${k}`] = v;
     // Busy time of this thread's event loop since it started (ms): where the CPU goes.
     out.eventLoopActiveMs = Math.round(performance.eventLoopUtilization().active);
+    // This thread's own V8 heap (workers share the process RSS): where memory goes.
+    out.heapUsedBytes = getHeapStatistics().used_heap_size;
     return out;
   },
   setFaults(settings: FaultSettings): boolean {
