@@ -22,3 +22,9 @@ export {
 export { type FaultSettings, type ResolvedFaults, type BusMember, resolveFaults } from './transport/bus-faults.js';
 export type { TransportSpec, TransportFactory, TransportContext } from './runtime/worker-transport.js';
 export type { WorkerStatus } from './runtime/worker-protocol.js';
+// Durable acceptor storage
+export {
+  openAcceptorStore, MemoryAcceptorStore, StorageCorruptionError, StorageUnavailableError, DataDirInUseError, SYNC_POLICIES,
+} from './storage/index.js';
+export type { AcceptorStore, SyncPolicy } from './storage/index.js';
+export { openDurableAcceptor, releaseDataDirLock, type DurableAcceptor } from './runtime/durable-acceptor.js';

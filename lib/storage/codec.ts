@@ -1,0 +1,283 @@
+/**
+ * Binary encoding of acceptor log files.
+ *
+ * ```text
+ *  file   := fileHeader frame*
+ *  fileHeader (16 bytes) := magic "PXAL" | version u16 | reserved u16 | generation u32 | crc32(previous 12 bytes) u32
+ *  frame  := bodyLength u32 | crc32(bodyLength bytes) u32 | crc32(body) u32 | body
+ *  body   := 1 promise  round u64 node u64
+ *          | 2 accept   instance u64 round u64 node u64 count u32 submission*count
+ *          | 4 trim     instance u64 position u64 count u32 clientMark*count
+ *  submission := client u64 | seq u64 | kind u8 (0 UTF-8, 1 bytes, 2 UTF-16LE) | length u32 | bytes
+ *  clientMark := client u64 | low u64 | count u32 | above u64*count
+ * ```
+ * A trim record carries the whole `DeliverySnapshot` the acceptor trimmed at (the next position
+ * and the exactly-once filter), so a restarted acceptor can hand it to a new leader. Format
+ * version 1 had `3 trim below u64` instead; it is not read (no snapshot to recover from it).
+ * All integers little-endian; u64 fields hold safe integers (< 2^53). The frame header carries
+ * its own checksum so a damaged length is caught before it is trusted, and a zero-filled tail
+ * (a file extended but never written) fails it too. Strings that are not well-formed UTF-16
+ * (lone surrogates) are stored as UTF-16LE so they round-trip exactly.
+ */
+import * as zlib from 'node:zlib';
+import type { Ballot } from '../protocol/ballot.js';
+import type { AcceptorRecord } from '../protocol/acceptor.js';
+import type { ClientMark, Submission } from '../protocol/messages.js';
+
+// ---------------------------------------------------------------------------------------------
+// CRC-32 (IEEE). node:zlib has it from Node 20.15 / 22.2; a table version covers older builds.
+
+let table: Uint32Array | undefined;
+function tableCrc32(data: Uint8Array, value = 0): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~value >>> 0;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+/** CRC-32 (IEEE 802.3, as zlib and gzip) of `data`. */
+export const crc32: (data: Uint8Array, value?: number) => number = zlibCrc32 ?? tableCrc32;
+/** The portable implementation, exported so tests can check it against zlib's. */
+export { tableCrc32 };
+
+// ---------------------------------------------------------------------------------------------
+// File header.
+
+export const MAGIC = 0x4c415850; // "PXAL" read as u32 little-endian
+/** 2: trim records carry a full `DeliverySnapshot` (1 had only the trim instance). */
+export const FORMAT_VERSION = 2;
+export const FILE_HEADER_BYTES = 16;
+export const FRAME_HEADER_BYTES = 12;
+/** Largest record body accepted when reading; anything bigger is damage. */
+export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+export function encodeFileHeader(generation: number): Buffer {
+  const b = Buffer.alloc(FILE_HEADER_BYTES);
+  b.writeUInt32LE(MAGIC, 0);
+  b.writeUInt16LE(FORMAT_VERSION, 4);
+  b.writeUInt16LE(0, 6);
+  b.writeUInt32LE(generation >>> 0, 8);
+  b.writeUInt32LE(crc32(b.subarray(0, 12)), 12);
+  return b;
+}
+
+/** Checks a file header; returns its generation or a reason it is bad. */
+export function decodeFileHeader(b: Buffer): { generation: number } | { error: string } {
+  if (b.length < FILE_HEADER_BYTES) return { error: `file shorter than its ${FILE_HEADER_BYTES}-byte header` };
+  const magic = b.readUInt32LE(0);
+  if (magic !== MAGIC) return { error: `bad magic 0x${magic.toString(16).padStart(8, '0')} (not an acceptor log)` };
+  const version = b.readUInt16LE(4);
+  if (version !== FORMAT_VERSION) return { error: `unsupported format version ${version} (this build reads ${FORMAT_VERSION})` };
+  if (b.readUInt32LE(12) !== crc32(b.subarray(0, 12))) return { error: 'file header checksum mismatch' };
+  return { generation: b.readUInt32LE(8) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records.
+
+const PROMISE = 1;
+const ACCEPT = 2;
+/** 3 was version 1's trim (`below` only); never reused. */
+const TRIM = 4;
+const UTF8 = 0;
+const BYTES = 1;
+const UTF16 = 2;
+const TWO_32 = 0x1_0000_0000;
+
+function writeU64(b: Buffer, n: number, at: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a safe non-negative integer: ${n}`);
+  const lo = n % TWO_32;
+  b.writeUInt32LE(lo, at);
+  b.writeUInt32LE((n - lo) / TWO_32, at + 4);
+  return at + 8;
+}
+
+function readU64(b: Buffer, at: number): number {
+  const hi = b.readUInt32LE(at + 4);
+  if (hi > 0x1f_ffff) throw new RangeError(`u64 at ${at} exceeds 2^53`);
+  return hi * TWO_32 + b.readUInt32LE(at);
+}
+
+const isWellFormed = (s: string): boolean =>
+  (s as string & { isWellFormed?: () => boolean }).isWellFormed?.() ?? !/[\uD800-\uDFFF]/.test(s);
+
+/** Encodes one record as a complete frame (header and body). */
+export function encodeRecord(r: AcceptorRecord): Buffer {
+  let bodyBytes: number;
+  // Strings are measured once and encoded in the second pass.
+  let kinds: number[] | undefined;
+  let lengths: number[] | undefined;
+  switch (r.kind) {
+    case 'promise': bodyBytes = 1 + 16; break;
+    case 'trim': {
+      bodyBytes = 1 + 16 + 4;
+      for (const c of r.snapshot.clients) bodyBytes += 20 + 8 * c.above.length;
+      break;
+    }
+    case 'accept': {
+      bodyBytes = 1 + 24 + 4;
+      kinds = new Array<number>(r.batch.length);
+      lengths = new Array<number>(r.batch.length);
+      for (let i = 0; i < r.batch.length; i++) {
+        const v = r.batch[i]!.value;
+        let kind: number;
+        let len: number;
+        if (typeof v === 'string') {
+          if (isWellFormed(v)) { kind = UTF8; len = Buffer.byteLength(v, 'utf8'); } else { kind = UTF16; len = v.length * 2; }
+        } else if (v instanceof Uint8Array) {
+          kind = BYTES; len = v.byteLength;
+        } else {
+          throw new TypeError(`submission ${i} of instance ${r.instance}: value must be a string or Uint8Array`);
+        }
+        kinds[i] = kind;
+        lengths[i] = len;
+        bodyBytes += 21 + len;
+      }
+      break;
+    }
+    default: throw new TypeError(`unknown record kind ${(r as { kind: unknown }).kind}`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
+  let at = FRAME_HEADER_BYTES;
+  switch (r.kind) {
+    case 'promise':
+      frame[at++] = PROMISE;
+      at = writeU64(frame, r.ballot.round, at);
+      at = writeU64(frame, r.ballot.node, at);
+      break;
+    case 'trim': {
+      frame[at++] = TRIM;
+      const { instance, position, clients } = r.snapshot;
+      at = writeU64(frame, instance, at);
+      at = writeU64(frame, position, at);
+      frame.writeUInt32LE(clients.length, at); at += 4;
+      for (const c of clients) {
+        at = writeU64(frame, c.client, at);
+        at = writeU64(frame, c.low, at);
+        frame.writeUInt32LE(c.above.length, at); at += 4;
+        for (const seq of c.above) at = writeU64(frame, seq, at);
+      }
+      break;
+    }
+    case 'accept':
+      frame[at++] = ACCEPT;
+      at = writeU64(frame, r.instance, at);
+      at = writeU64(frame, r.ballot.round, at);
+      at = writeU64(frame, r.ballot.node, at);
+      frame.writeUInt32LE(r.batch.length, at); at += 4;
+      for (let i = 0; i < r.batch.length; i++) {
+        const s = r.batch[i]!;
+        at = writeU64(frame, s.client, at);
+        at = writeU64(frame, s.seq, at);
+        const kind = kinds![i]!;
+        const len = lengths![i]!;
+        frame[at++] = kind;
+        frame.writeUInt32LE(len, at); at += 4;
+        const v = s.value;
+        if (kind === UTF8) frame.write(v as string, at, len, 'utf8');
+        else if (kind === UTF16) frame.write(v as string, at, len, 'utf16le');
+        else frame.set(v as Uint8Array, at);
+        at += len;
+      }
+      break;
+  }
+  writeFrameHeader(frame, bodyBytes);
+  return frame;
+}
+
+function writeFrameHeader(frame: Buffer, bodyBytes: number): void {
+  frame.writeUInt32LE(bodyBytes, 0);
+  frame.writeUInt32LE(crc32(frame.subarray(0, 4)), 4);
+  frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + bodyBytes)), 8);
+}
+
+/** What is found at one offset of a log. */
+export type FrameRead =
+  | { readonly ok: true; readonly body: Buffer; readonly end: number }
+  | { readonly ok: false; readonly reason: string };
+
+/** Reads and checks the frame starting at `at`; the body is a view into `b`. */
+export function readFrame(b: Buffer, at: number): FrameRead {
+  if (b.length - at < FRAME_HEADER_BYTES) return { ok: false, reason: `incomplete frame header (${b.length - at} of ${FRAME_HEADER_BYTES} bytes)` };
+  if (b.readUInt32LE(at + 4) !== crc32(b.subarray(at, at + 4))) return { ok: false, reason: 'frame header checksum mismatch' };
+  const len = b.readUInt32LE(at);
+  if (len === 0 || len > MAX_BODY_BYTES) return { ok: false, reason: `implausible record length ${len}` };
+  const start = at + FRAME_HEADER_BYTES;
+  if (b.length - start < len) return { ok: false, reason: `incomplete record (${b.length - start} of ${len} body bytes)` };
+  const body = b.subarray(start, start + len);
+  if (b.readUInt32LE(at + 8) !== crc32(body)) return { ok: false, reason: 'record checksum mismatch' };
+  return { ok: true, body, end: start + len };
+}
+
+/** Decodes a checked record body. Throws RangeError on a malformed body. */
+export function decodeRecord(body: Buffer): AcceptorRecord {
+  let at = 1;
+  const ballotAt = (): Ballot => {
+    const round = readU64(body, at);
+    const node = readU64(body, at + 8);
+    at += 16;
+    return { round, node };
+  };
+  let record: AcceptorRecord;
+  switch (body[0]) {
+    case PROMISE:
+      record = { kind: 'promise', ballot: ballotAt() };
+      break;
+    case TRIM: {
+      const instance = readU64(body, at);
+      const position = readU64(body, at + 8);
+      const count = body.readUInt32LE(at + 16);
+      at += 20;
+      if (count > (body.length - at) / 20) throw new RangeError(`client count ${count} exceeds record size`);
+      const clients = new Array<ClientMark>(count);
+      for (let i = 0; i < count; i++) {
+        const client = readU64(body, at);
+        const low = readU64(body, at + 8);
+        const n = body.readUInt32LE(at + 16);
+        at += 20;
+        if (n > (body.length - at) / 8) throw new RangeError(`above count ${n} exceeds record size`);
+        const above = new Array<number>(n);
+        for (let k = 0; k < n; k++, at += 8) above[k] = readU64(body, at);
+        clients[i] = { client, low, above };
+      }
+      record = { kind: 'trim', snapshot: { instance, position, clients } };
+      break;
+    }
+    case ACCEPT: {
+      const instance = readU64(body, at); at += 8;
+      const ballot = ballotAt();
+      const count = body.readUInt32LE(at); at += 4;
+      if (count > (body.length - at) / 21) throw new RangeError(`batch count ${count} exceeds record size`);
+      const batch = new Array<Submission>(count);
+      for (let i = 0; i < count; i++) {
+        const client = readU64(body, at);
+        const seq = readU64(body, at + 8);
+        const kind = body[at + 16];
+        const len = body.readUInt32LE(at + 17);
+        at += 21;
+        if (len > body.length - at) throw new RangeError(`value length ${len} exceeds record size`);
+        let value: string | Uint8Array;
+        if (kind === UTF8) value = body.toString('utf8', at, at + len);
+        else if (kind === UTF16) value = body.toString('utf16le', at, at + len);
+        else if (kind === BYTES) value = new Uint8Array(body.subarray(at, at + len)); // a copy: owns its memory
+        else throw new RangeError(`unknown value kind ${kind}`);
+        at += len;
+        batch[i] = { client, seq, value };
+      }
+      record = { kind: 'accept', instance, ballot, batch };
+      break;
+    }
+    default:
+      throw new RangeError(`unknown record type ${body[0]}`);
+  }
+  if (at !== body.length) throw new RangeError(`${body.length - at} trailing bytes in record`);
+  return record;
+}
