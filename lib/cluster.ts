@@ -10,6 +10,7 @@
  * ```
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Remote, wrap } from 'comlink';
 import { EventEmitter } from 'eventemitter3';
@@ -19,6 +20,8 @@ import { ValueTooLargeError } from './protocol/client.js';
 import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from './protocol/messages.js';
 import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from './protocol/options.js';
 import type { BusTopology, FaultSettings } from './transport/bus.js';
+import { releaseDataDirLock } from './runtime/durable-acceptor.js';
+import { SYNC_POLICIES, type SyncPolicy } from './storage/index.js';
 import { resolveFaults } from './transport/bus-faults.js';
 import { portEndpoint } from './runtime/worker-endpoint.js';
 import type { SubmitReply, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './runtime/worker-protocol.js';
@@ -31,6 +34,10 @@ import {
 } from './cluster-errors.js';
 
 const WORKER_URL = new URL('./runtime/worker-main.js', import.meta.url);
+
+function acceptorDir(dataDir: string, id: number): string {
+  return joinPath(dataDir, `acceptor-${id}`);
+}
 
 /** A role, by its group name (`'acceptors'`) or singular (`'acceptor'`). */
 export type RoleName = Group | 'client' | 'proposer' | 'acceptor' | 'learner';
@@ -67,6 +74,15 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
    * `learned({ from })` below them ends with `TrimmedError`. Default 65536. Ignored without `trim`.
    */
   replayKeepValues?: number;
+  /**
+   * Durable acceptors: acceptor i keeps its state in `<dataDir>/acceptor-<i>` (created if
+   * missing), persisted before it answers, and recovers it on restart — so an acceptor may crash
+   * any way (`kill` terminates it abruptly) and restart safely, even in a new process. Without it,
+   * acceptors live in memory and `kill` hands their state over instead (see `kill`).
+   */
+  dataDir?: string;
+  /** With `dataDir`: `batch` (group commit, default), `always` (fsync per turn), or `none` (unsafe across machine crashes). */
+  sync?: SyncPolicy;
   /** Client workers, at least 1; `submit` uses client 0. Default 1. */
   clients?: number;
   /** Clock tick of every worker in ms. Default 5. */
@@ -146,6 +162,7 @@ interface ResolvedClusterOptions<T> {
   readonly log: ((line: string) => void) | undefined;
   readonly startTimeoutMs: number;
   readonly replayKeepValues: number;
+  readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
 }
 
 function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -180,8 +197,11 @@ function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOp
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, ...protocolRest
+    replayKeepValues, dataDir, sync, ...protocolRest
   } = options;
+  if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir === '')) throw new ConfigurationError('dataDir must be a non-empty path');
+  if (sync !== undefined && !SYNC_POLICIES.includes(sync)) throw new ConfigurationError(`sync must be one of ${SYNC_POLICIES.join(', ')}`);
+  if (sync !== undefined && dataDir === undefined) throw new ConfigurationError('sync needs dataDir');
   if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');
   const learnerCount = count('learners', learners, 1, 1, 64);
   // The protocol's `learners` option counts the learners whose progress gates trimming (0: never trim).
@@ -212,6 +232,7 @@ function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOp
     log,
     startTimeoutMs: count('startTimeoutMs', startTimeoutMs, 15_000, 1, 600_000),
     replayKeepValues: count('replayKeepValues', replayKeepValues, 1 << 16, 1, 1 << 30),
+    durable: dataDir === undefined ? undefined : { dataDir: resolvePath(dataDir), sync: sync ?? 'batch' },
   };
 }
 
@@ -495,7 +516,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     const slot = this.slot(roleGroup(role), id);
     if (slot.state !== 'running') throw new MemberStateError(slot.group, id, 'is not running');
     slot.exitReason = 'killed';
-    if (slot.group === 'acceptors') {
+    if (slot.group === 'acceptors' && !this.config.durable) {
       try {
         slot.saved = await withDeadline(slot, slot.control!.freeze(), 5000, 'freeze');
       } catch (e) {
@@ -518,7 +539,12 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     if (this.stopped) throw new ClusterStoppedError('restart()');
     const slot = this.slot(roleGroup(role), id);
     if (slot.state !== 'down') throw new MemberStateError(slot.group, id, 'is already running');
-    if (slot.group === 'acceptors' && (slot.lost || !slot.saved)) throw new AcceptorStateLostError(id);
+    if (slot.group === 'acceptors' && this.config.durable) {
+      // The terminated worker could not release its directory lock; its state is on disk.
+      await releaseDataDirLock(acceptorDir(this.config.durable.dataDir, id));
+    } else if (slot.group === 'acceptors' && (slot.lost || !slot.saved)) {
+      throw new AcceptorStateLostError(id);
+    }
     this.log(`restart ${slot.group}/${id}`);
     await this.spawn(slot);
   }
@@ -597,6 +623,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
         }
       }
       await this.terminate(slot, graceMs);
+      // A worker terminated before it closed its store leaves its lock behind; it is gone now.
+      if (slot.group === 'acceptors' && this.config.durable) await releaseDataDirLock(acceptorDir(this.config.durable.dataDir, slot.id));
     }));
     this.log('stopped');
   }
@@ -629,6 +657,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
       protocol: this.config.protocol,
       tickMs: this.config.tickMs,
       replayKeepValues: this.config.replayKeepValues,
+      durable: slot.group === 'acceptors' && this.config.durable
+        ? { dir: acceptorDir(this.config.durable.dataDir, slot.id), sync: this.config.durable.sync } : undefined,
       incarnation: randomBytes(4).readUInt32LE(0),
       transport: this.config.transport,
       faults: this.faultSettings,
@@ -707,7 +737,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     slot.controlPort = undefined;
     slot.submitPort?.close();
     slot.submitPort = undefined;
-    if (slot.group === 'acceptors' && reason === 'crashed') {
+    if (slot.group === 'acceptors' && reason === 'crashed' && !this.config.durable) {
       slot.saved = undefined;
       slot.lost = true;
     }

@@ -8,6 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
+import { openDurableAcceptor } from './durable-acceptor.js';
 import { Acceptor } from '../protocol/acceptor.js';
 import { formatBallot, nodeKey } from '../protocol/ballot.js';
 import { Client } from '../protocol/client.js';
@@ -29,10 +30,13 @@ const options = resolveOptions(init.protocol);
 const post = (event: WorkerEvent) => parentPort!.postMessage(event);
 const log = (line: string) => { if (init.debug) post({ type: 'log', line }); };
 
+// A durable acceptor recovers from its directory (corruption or a held lock fail the start).
+const durable = init.durable ? await openDurableAcceptor(init.id, options, init.durable.dir, init.durable.sync) : undefined;
+
 function buildNode(): ProtocolNode {
   switch (init.group) {
     case 'proposers': return new Proposer(init.id, options, { incarnation: init.incarnation, random: Math.random });
-    case 'acceptors': return new Acceptor(init.id, options, init.restored);
+    case 'acceptors': return durable?.acceptor ?? new Acceptor(init.id, options, init.restored);
     case 'learners': return new Learner(init.id, options);
     case 'clients': return new Client(init.id, nodeKey(init.id, init.incarnation), options);
   }
@@ -149,7 +153,18 @@ function afterStep(): void {
   }
 }
 
-const runner = new NodeRunner(node, transport, { tickMs: init.tickMs, afterStep });
+const runner = new NodeRunner(node, transport, {
+  tickMs: init.tickMs,
+  afterStep,
+  ...(durable ? {
+    persist: durable.persist,
+    onPersistError: (err: unknown) => {
+      // The disk no longer backs our answers: stop answering for good; the cluster sees a crash.
+      log(`acceptors/${init.id}: storage failed, stopping: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  } : {}),
+});
 
 if (init.submit) {
   const port = init.submit;
@@ -176,6 +191,7 @@ async function shutdown(): Promise<void> {
   if (!running) return;
   running = false;
   await runner.stop();
+  await durable?.close();
   for (const sub of subscriptions) sub.port.close();
   subscriptions.clear();
   init.submit?.close();

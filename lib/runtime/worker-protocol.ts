@@ -11,6 +11,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AcceptorState } from '../protocol/acceptor.js';
 import type { Group, Payload } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
+import type { SyncPolicy } from '../storage/types.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
 import type { TransportSpec } from './worker-transport.js';
 
@@ -27,6 +28,8 @@ export interface WorkerInit {
   readonly incarnation: number;
   readonly transport?: TransportSpec;
   readonly faults?: FaultSettings;
+  /** Acceptors with a data directory: persist there before answering, recover from it. */
+  readonly durable?: { readonly dir: string; readonly sync: SyncPolicy };
   /** Acceptor state to restart with (crash-stop with stable storage). */
   readonly restored?: AcceptorState;
   readonly debug: boolean;
