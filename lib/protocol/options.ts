@@ -40,7 +40,10 @@ export interface ProtocolOptions {
    * memory below the point every learner and every live proposer has delivered.
    */
   learners?: number;
-  /** Decided instances kept below the trim point anyway, for slightly late catch-ups. Default 1024. */
+  /**
+   * Decided instances kept below the gating point anyway, for catch-ups of restarted members.
+   * Memory held is about (1.5 × this) instances of up to `batchMaxBytes` each. Default 64.
+   */
   trimKeepInstances?: number;
 }
 
@@ -91,7 +94,7 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     catchupMs: positiveInt('catchupMs', options.catchupMs ?? 60),
     catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
     learners: options.learners === undefined || options.learners === 0 ? 0 : positiveInt('learners', options.learners),
-    trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 1024),
+    trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 64),
   };
   if (resolved.leaderTimeoutMs <= resolved.heartbeatIntervalMs * 2) {
     throw new ConfigurationError(
