@@ -14,6 +14,8 @@ export interface Completion {
   readonly position: number;
 }
 
+const MAX_BACKOFF = 8;
+
 interface PendingValue {
   submission: Submission;
   size: number;
@@ -30,13 +32,17 @@ export class Client implements ProtocolNode {
   private unsent: PendingValue[] = [];
   private completions: Completion[] = [];
   private readonly outbox = new Outbox();
+  /** Current resend interval: `clientRetryMs`, doubled per unanswered resend round, up to 8×. */
+  private retryMs: number;
   readonly metrics = { submitted: 0, completed: 0, retransmissions: 0, pending: 0, dropped: 0 };
 
   /**
    * @param id the configured client id
    * @param key this incarnation's unique key (see `nodeKey`): seqs restart at 0 with every key
    */
-  constructor(readonly id: number, readonly key: number, private readonly options: ResolvedOptions) {}
+  constructor(readonly id: number, readonly key: number, private readonly options: ResolvedOptions) {
+    this.retryMs = options.clientRetryMs;
+  }
 
   /**
    * Queue a value; it is sent with the next `takeOutgoing`. Returns its seq.
@@ -69,14 +75,19 @@ export class Client implements ProtocolNode {
   }
 
   tick(now: number): void {
+    let resent = 0;
     for (const [seq, p] of this.pending) {
-      if (now - p.sentAt < this.options.clientRetryMs) break;
+      if (now - p.sentAt < this.retryMs) break;
       this.pending.delete(seq);
       p.sentAt = now;
       this.pending.set(seq, p);
       this.unsent.push(p);
-      this.metrics.retransmissions++;
+      resent++;
     }
+    if (resent === 0) return;
+    this.metrics.retransmissions += resent;
+    // Back off while resends go unanswered, so a slow leader is not buried under them.
+    this.retryMs = Math.min(this.retryMs * 2, this.options.clientRetryMs * MAX_BACKOFF);
   }
 
   takeOutgoing(): Outgoing[] {
@@ -92,6 +103,7 @@ export class Client implements ProtocolNode {
   }
 
   private onCommitted(m: CommittedMessage): void {
+    this.retryMs = this.options.clientRetryMs;
     for (const e of m.entries) {
       if (e.client !== this.key) continue;
       const p = this.pending.get(e.seq);

@@ -56,6 +56,7 @@ export class Proposer implements ProtocolNode {
   /** When each proposer last announced (or showed, by sending 2a) that it leads. */
   private readonly lastLeading: number[];
   private startedAt: number | undefined;
+  private lastTickAt: number | undefined;
   private lastHeartbeatAt = -Infinity;
   private retryAt = -Infinity;
   // Phase 1
@@ -134,6 +135,11 @@ export class Proposer implements ProtocolNode {
   tick(now: number): void {
     this.startedAt ??= now;
     if (now - this.lastHeartbeatAt >= this.options.heartbeatIntervalMs) this.sendHeartbeat(now);
+    // After a stall of our own (a busy or paused process), the heartbeats that arrived meanwhile
+    // are still queued behind this tick: judge the others' liveness only on the next one.
+    const stalled = this.lastTickAt !== undefined && now - this.lastTickAt > this.options.leaderTimeoutMs / 2;
+    this.lastTickAt = now;
+    if (stalled) return;
     const elected = this.electedLeader(now);
     if (elected !== this.id) {
       if (this.phase !== 'follower') this.stepDown();

@@ -1,42 +1,45 @@
 /**
  * Positions of recently delivered values per client, so a leader can answer a client whose
- * `committed` ack got lost. Entries are kept in delivery order (nearly seq order) in flat arrays:
- * appending and forgetting from the front are O(1); lookups are linear but happen only for
- * retransmissions of values already delivered, which are rare.
+ * `committed` ack got lost. A map gives O(1) lookups (a client may resend its whole window at
+ * once); a list in delivery order (nearly seq order) lets the oldest go without scanning.
  */
 const MAX_PER_CLIENT = 1 << 17;
 
 class ClientPositions {
-  seqs: number[] = [];
-  positions: number[] = [];
-  head = 0;
+  /** seq → position, for O(1) lookups. */
+  private readonly bySeq = new Map<number, number>();
+  /** The same seqs in delivery order, so the oldest can be dropped without scanning the map. */
+  private order: number[] = [];
+  private head = 0;
 
   add(seq: number, position: number): void {
-    this.seqs.push(seq);
-    this.positions.push(position);
-    if (this.seqs.length - this.head > MAX_PER_CLIENT) this.head++;
+    this.bySeq.set(seq, position);
+    this.order.push(seq);
+    if (this.bySeq.size > MAX_PER_CLIENT) this.dropOldest();
     this.compact();
   }
 
   /** Drop leading entries below `seq` (a straggler behind a kept entry waits for the cap). */
   forgetBelow(seq: number): void {
-    while (this.head < this.seqs.length && this.seqs[this.head]! < seq) this.head++;
+    while (this.head < this.order.length && this.order[this.head]! < seq) this.dropOldest();
     this.compact();
   }
 
   find(seq: number): number | undefined {
-    for (let i = this.seqs.length - 1; i >= this.head; i--) if (this.seqs[i] === seq) return this.positions[i];
-    return undefined;
+    return this.bySeq.get(seq);
   }
 
   get size(): number {
-    return this.seqs.length - this.head;
+    return this.bySeq.size;
+  }
+
+  private dropOldest(): void {
+    this.bySeq.delete(this.order[this.head++]!);
   }
 
   private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.seqs.length) {
-      this.seqs = this.seqs.slice(this.head);
-      this.positions = this.positions.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
       this.head = 0;
     }
   }

@@ -83,6 +83,24 @@ describe('Protocol core', () => {
       expect(again!.completedBelow).to.equal(1);
     });
 
+    it('backs off while resends go unanswered, and returns to the base interval once acks arrive', () => {
+      const c = new Client(0, 77, options({ clientRetryMs: 100 }));
+      c.submit('a', 0);
+      c.submit('b', 0);
+      c.takeOutgoing();
+      const resendTimes: number[] = [];
+      for (let t = 0; t <= 1500; t += 10) {
+        c.tick(t);
+        if (c.takeOutgoing().length) resendTimes.push(t);
+      }
+      expect(resendTimes.slice(0, 4)).to.deep.equal([100, 300, 700, 1500]);
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] });
+      c.tick(1590);
+      expect(c.takeOutgoing()).to.have.length(0);
+      c.tick(1600);
+      expect(ofType(c.takeOutgoing(), 'submit')[0]!.values.map((v) => v.seq)).to.deep.equal([1]);
+    });
+
     it('refuses a value no batch could ever carry, with a named error', () => {
       const c = new Client(0, 1, options({ batchMaxBytes: 100 }));
       expect(() => c.submit('x'.repeat(200), 0)).to.throw(ValueTooLargeError, /exceeds/);

@@ -47,8 +47,20 @@ describe('Proposer', () => {
     rejoining.tick(40);
     rejoining.tick(150);
     expect(ofType(rejoining.takeOutgoing(), 'prepare')).to.have.length(0);
-    rejoining.tick(400); // the leader went silent
+    rejoining.tick(400); // the leader went silent (a tick after a long gap only counts as a stall)
+    rejoining.tick(401);
     expect(ofType(rejoining.takeOutgoing(), 'prepare')[0]!.ballot.round).to.equal(4);
+  });
+
+  it('a tick after a stall of its own does not declare the leader dead before reading the queued heartbeats', () => {
+    const p = proposer(0);
+    p.tick(0);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 10);
+    p.tick(500); // our event loop was blocked for 490 ms
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 501);
+    p.tick(505);
+    expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
   });
 
   it('a lower id waits to hear from higher ids, and defers to a live one', () => {
@@ -58,6 +70,7 @@ describe('Proposer', () => {
     p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 150);
     p.tick(250);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    p.tick(350);
     p.tick(400); // leader silent for longer than leaderTimeoutMs
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(1);
   });
@@ -133,6 +146,7 @@ describe('Proposer', () => {
     p.tick(11);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0); // backs off first
     p.tick(1000);
+    p.tick(1001);
     const [prepare] = ofType(p.takeOutgoing(), 'prepare');
     expect(prepare!.ballot.round).to.equal(8);
   });
