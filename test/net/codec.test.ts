@@ -1,0 +1,237 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Destination, Message } from '../../lib/protocol/index.js';
+import { batchSize, resolveOptions } from '../../lib/protocol/index.js';
+import {
+  EncodeError, HMAC_BYTES, MAX_COMMIT_ENTRIES, MAX_DATAGRAM_BYTES, decodeFrame, encodeFrames, keyFromSecret,
+} from '../../lib/transport/codec.js';
+import { checkBatchFits, createReceiver, emptyTransportMetrics, maxBatchBytesFor } from '../../lib/transport/udp-multicast.js';
+import { ConfigFileError, parseConfig } from '../../lib/config-file.js';
+import { CLI_PATH } from './netns.js';
+import { CLIENT, BALLOT, sampleMessages, submissions } from './samples.js';
+
+const FROM = { group: 'proposers', id: 1 } as const;
+const TO: Destination = { group: 'learners' };
+
+/** Structural equality that treats Uint8Array contents as values. */
+function normal(x: unknown): unknown {
+  return JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Uint8Array ? { bytes: [...v] } : v)));
+}
+
+function roundTrip(messages: Message[], key?: Uint8Array, to: Destination = TO): Message[] {
+  const { frames, oversize } = encodeFrames(to, FROM, messages, { key });
+  expect(oversize).to.have.length(0);
+  const out: Message[] = [];
+  for (const f of frames) {
+    expect(f.length).to.be.at.most(MAX_DATAGRAM_BYTES);
+    const r = decodeFrame(f, key);
+    if (!r.ok) throw new Error(`${r.reason}: ${r.detail}`);
+    expect(r.frame.to).to.deep.equal(to);
+    expect(r.frame.from).to.deep.equal(FROM);
+    out.push(...r.frame.messages);
+  }
+  return out;
+}
+
+describe('datagram codec', () => {
+  it('round-trips every message type exactly, in one coalesced frame', () => {
+    const messages = sampleMessages();
+    const { frames } = encodeFrames(TO, FROM, messages);
+    expect(frames).to.have.length(1);
+    expect(normal(roundTrip(messages))).to.deep.equal(normal(messages));
+  });
+
+  it('round-trips with an HMAC and addresses one member', () => {
+    const key = keyFromSecret('correct horse battery staple');
+    const to = { group: 'learners', member: 3 } as const;
+    expect(normal(roundTrip(sampleMessages(), key, to))).to.deep.equal(normal(sampleMessages()));
+  });
+
+  it('is compact: a 1,400-value accept is far smaller than JSON and fits one datagram', () => {
+    const batch = submissions(1400).map((s, i) => ({ ...s, value: String((i * 7919) % 32768) }));
+    const accept: Message = { type: 'accept', ballot: BALLOT, instance: 5, batch };
+    const { frames } = encodeFrames(TO, FROM, [accept]);
+    const json = Buffer.byteLength(JSON.stringify(accept));
+    expect(frames).to.have.length(1);
+    expect(frames[0]!.length).to.be.below(json / 5);
+    const committed: Message = { type: 'committed', entries: batch.map((s, i) => ({ client: s.client, seq: s.seq, position: 100 + i })) };
+    expect(encodeFrames({ group: 'clients' }, FROM, [committed]).frames[0]!.length).to.be.below(40);
+  });
+
+  it('a batch within batchMaxBytes always fits one signed datagram (worst-case ids and seqs)', () => {
+    const options = resolveOptions({ proposers: 2, acceptors: 3 });
+    checkBatchFits(options);
+    // Alternate two clients with huge keys and non-consecutive seqs: no delta compression.
+    const batch = [];
+    let bytes = 0;
+    for (let i = 0; ; i++) {
+      const s = { client: 2 ** 52 + (i % 2), seq: 2 ** 50 + 2 * i, value: 'x'.repeat(i % 40) };
+      if (bytes + batchSize([s]) > options.batchMaxBytes) break;
+      batch.push(s);
+      bytes += batchSize([s]);
+    }
+    const accept: Message = { type: 'accept', ballot: { round: 2 ** 50, node: 2 ** 52 }, instance: 2 ** 52, batch };
+    const { frames, oversize } = encodeFrames(TO, FROM, [accept], { key: keyFromSecret('k') });
+    expect(oversize).to.have.length(0);
+    expect(frames).to.have.length(1);
+    expect(frames[0]!.length).to.be.at.most(MAX_DATAGRAM_BYTES);
+    expect(() => checkBatchFits({ batchMaxBytes: maxBatchBytesFor() + 1 })).to.throw(/too large/);
+  });
+
+  it('splits what can be split, and reports a single value that can never fit', () => {
+    const many = submissions(20_000).map((s) => ({ ...s, value: 'value-' + s.seq }));
+    const submit: Message = { type: 'submit', client: CLIENT, completedBelow: 0, values: many };
+    const { frames, oversize } = encodeFrames({ group: 'proposers' }, FROM, [submit]);
+    expect(oversize).to.have.length(0);
+    expect(frames.length).to.be.greaterThan(1);
+    const back = frames.flatMap((f) => {
+      const r = decodeFrame(f);
+      return r.ok ? r.frame.messages : [];
+    });
+    expect(back.flatMap((m) => (m.type === 'submit' ? m.values.map((v) => v.value) : []))).to.deep.equal(many.map((s) => s.value));
+    const notices = Array.from({ length: MAX_COMMIT_ENTRIES + 10 }, (_, i) => ({ client: i, seq: i, position: i }));
+    const big = encodeFrames({ group: 'clients' }, FROM, [{ type: 'committed', entries: notices }]);
+    expect(big.oversize).to.have.length(0);
+    expect(big.frames.length).to.be.greaterThan(1);
+    const huge: Message = { type: 'accept', ballot: BALLOT, instance: 1, batch: [{ client: 1, seq: 0, value: 'y'.repeat(70_000) }] };
+    const r = encodeFrames(TO, FROM, [huge]);
+    expect(r.frames).to.have.length(0);
+    expect(r.oversize).to.have.length(1);
+  });
+
+  it('carries a message type it has no encoding for as JSON (and the receiver validates it)', () => {
+    const future = { type: 'future-thing', bytes: new Uint8Array([1, 2, 3]), n: 5 } as unknown as Message;
+    const frame = encodeFrames(TO, FROM, [future]).frames[0]!;
+    // Unknown to the protocol's `isMessage`, so dropped as invalid, without throwing.
+    expect(decodeFrame(frame)).to.include({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses to encode malformed messages with a typed error', () => {
+    const bad = { type: 'prepare', ballot: { round: -1, node: 0 }, from: 0 } as unknown as Message;
+    expect(() => encodeFrames(TO, FROM, [bad])).to.throw(EncodeError, /not a non-negative safe integer/);
+  });
+
+  it('rejects unsigned, tampered and wrongly keyed frames when a secret is set', () => {
+    const key = keyFromSecret('s3cret');
+    const plain = encodeFrames(TO, FROM, sampleMessages()).frames[0]!;
+    const signed = encodeFrames(TO, FROM, sampleMessages(), { key }).frames[0]!;
+    expect(decodeFrame(plain, key)).to.include({ ok: false, reason: 'unauthenticated' });
+    expect(decodeFrame(signed, keyFromSecret('other'))).to.include({ ok: false, reason: 'unauthenticated' });
+    expect(decodeFrame(signed)).to.include({ ok: false, reason: 'unauthenticated' });
+    for (const at of [0, 5, 20, signed.length - HMAC_BYTES - 1, signed.length - 1]) {
+      const t = Buffer.from(signed);
+      t[at]! ^= 0x10;
+      expect(decodeFrame(t, key).ok, `flip at ${at}`).to.equal(false);
+    }
+    expect(decodeFrame(signed, key).ok).to.equal(true);
+  });
+
+  it('drops wrong versions, truncations and absurd counts without throwing', () => {
+    const frame = encodeFrames(TO, FROM, sampleMessages()).frames[0]!;
+    const v2 = Buffer.from(frame);
+    v2[2] = 2;
+    expect(decodeFrame(v2)).to.include({ ok: false, reason: 'version' });
+    for (let n = 0; n < frame.length; n += 7) expect(decodeFrame(frame.subarray(0, n)).ok).to.equal(false);
+    // header + count 1 + a decided message claiming 2^40 entries
+    const absurd = Buffer.concat([frame.subarray(0, 8), Buffer.from([0, 1, 9, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20])]);
+    expect(decodeFrame(absurd).ok).to.equal(false);
+    expect(decodeFrame(new Uint8Array(0)).ok).to.equal(false);
+  });
+
+  it('the receive path filters by group, member and role and counts every drop', () => {
+    const got: Message[] = [];
+    const metrics = emptyTransportMetrics();
+    const receive = createReceiver({ group: 'learners', id: 2 }, undefined, (m) => got.push(m), metrics);
+    receive(encodeFrames({ group: 'learners' }, FROM, [{ type: 'prepare', ballot: BALLOT, from: 0 }]).frames[0]!);
+    receive(encodeFrames({ group: 'acceptors' }, FROM, [{ type: 'accepted', ballot: BALLOT, instance: 0, acceptor: 0 }]).frames[0]!);
+    receive(encodeFrames({ group: 'learners', member: 1 }, FROM, [{ type: 'decided', entries: [] }]).frames[0]!);
+    receive(encodeFrames({ group: 'learners', member: 2 }, FROM, [{ type: 'decided', entries: [] }]).frames[0]!);
+    receive(Buffer.from('garbage'));
+    expect(got.map((m) => m.type)).to.deep.equal(['decided']);
+    expect(metrics).to.include({ droppedWrongRole: 1, droppedWrongGroup: 1, filteredOtherMember: 1, droppedBad: 1, messagesIn: 1 });
+  });
+});
+
+describe('paxos.conf', () => {
+  it('reads one line per role, with comments', () => {
+    const c = parseConfig('# groups\nclients 239.0.0.1 5000\nproposers 239.0.0.1 6000 # leader\n\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n');
+    expect(c.groups.acceptors).to.deep.equal({ address: '239.0.0.1', port: 7000 });
+    expect(c.members).to.deep.equal({});
+  });
+
+  it('reads the older one-line-per-member form, with or without ids, and counts members', () => {
+    const c = parseConfig([
+      'client 239.0.0.1 5000', 'proposer 1 239.0.0.1 6000', 'proposer 2 239.0.0.1 6000',
+      'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000',
+      'LEARNERS 239.0.0.1 8000',
+    ].join('\n'));
+    expect(c.members).to.deep.equal({ proposers: 2, acceptors: 5 });
+    expect(c.groups.proposers.port).to.equal(6000);
+  });
+
+  it('gives one-line errors naming the line', () => {
+    const base = 'clients 239.0.0.1 5000\nproposers 239.0.0.1 6000\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n';
+    const cases: [string, RegExp][] = [
+      [base + 'replicas 239.0.0.1 9000', /f:5: unknown role "replicas"/],
+      [base.replace('7000', '70000'), /f:3: bad port "70000"/],
+      [base.replace('239.0.0.1 8000', '10.0.0.1 8000'), /f:4: "10.0.0.1" is not an IPv4 multicast address/],
+      [base + 'acceptors 239.0.0.2 7000', /f:5: acceptors already use 239.0.0.1 7000 \(line 3\)/],
+      [base.replace('learners 239.0.0.1 8000\n', ''), /f: no line for learners/],
+      [base + 'acceptors x 239.0.0.1 7000', /f:5: expected "<role> \[<id>\] <ip> <port>"/],
+    ];
+    for (const [text, re] of cases) {
+      expect(() => parseConfig(text, 'f')).to.throw(ConfigFileError, re);
+      try {
+        parseConfig(text, 'f');
+      } catch (err) {
+        expect((err as Error).message).to.not.include('\n');
+      }
+    }
+  });
+});
+
+describe('paxos CLI (no network)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-cli-'));
+  const good = join(dir, 'paxos.conf');
+  writeFileSync(good, 'clients 239.0.0.1 5000\nproposers 239.0.0.1 6000\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n');
+  const bad = join(dir, 'bad.conf');
+  writeFileSync(bad, 'clients 239.0.0.1 5000\nwhatever\n');
+  const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 10_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('--help explains usage and exits 0', () => {
+    const r = run('--help');
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.match(/usage: paxos <role> <id> <config>/);
+    expect(r.stdout).to.match(/--secret/);
+  });
+
+  it('a bad role, id, option or config file is a one-line error with exit code 2', () => {
+    const cases: [string[], RegExp][] = [
+      [['replica', '1', good], /unknown role "replica"/],
+      [['acceptor', '0', good], /acceptor id 0 out of range: ids run from 1 to 3/],
+      [['proposer', '3', good], /proposer id 3 out of range/],
+      [['learner', 'x', good], /bad id "x"/],
+      [['learner', '1', bad], /bad\.conf:2: unknown role "whatever"/],
+      [['learner', '1', join(dir, 'missing.conf')], /cannot read config file \(ENOENT\)/],
+      [['learner', '1', good, '--window', 'lots'], /--window must be an integer/],
+      [['learner', '1', good, '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['learner', '1'], /expected <role> <id> <config>/],
+      [['learner', '1', good, '--batch-max-bytes', '70000'], /batchMaxBytes 70000 is too large/],
+      [['learner', '1', good, '--interface', 'nosuch0'], /interface nosuch0: no such interface/],
+      [['client', '1', good, '--secret', ''], /secret must not be empty/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).to.equal(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+      expect(r.stderr, args.join(' ')).to.match(re);
+      expect(r.stdout).to.equal('');
+    }
+  });
+});

@@ -1,0 +1,420 @@
+/**
+ * A small lab for end-to-end tests of the multicast processes, built on Linux network namespaces.
+ *
+ * NETWORK SAFETY: multicast never leaves namespaces this lab creates. Every process runs under
+ * `ip netns exec <ns>` in a private namespace whose only route for 224.0.0.0/4 is its own
+ * loopback (or a veth to a private bridge namespace). The lab kills only the processes it started
+ * (by PID: SIGTERM, then SIGKILL after a grace period) and deletes every namespace it created,
+ * also when a test fails or the test process exits or is interrupted.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/lib/cli.js, from dist/test/net/. */
+export const CLI_PATH = resolve(here, '../../lib/cli.js');
+
+const PREFIX = 'pxt';
+
+function which(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let cachedSkip: string | undefined | null = null;
+
+/** Why namespace tests cannot run here, or undefined when they can. */
+export function netnsSkipReason(): string | undefined {
+  if (cachedSkip !== null) return cachedSkip;
+  if (process.platform !== 'linux') cachedSkip = 'network namespace tests need Linux';
+  else if (typeof process.getuid !== 'function' || process.getuid() !== 0) cachedSkip = 'network namespace tests need root (ip netns); skipped';
+  else if (!which('ip')) cachedSkip = 'network namespace tests need the `ip` command (iproute2); skipped';
+  else if (!existsSync(CLI_PATH)) cachedSkip = `${CLI_PATH} missing: build first`;
+  else {
+    // Probe: can we really create a namespace?
+    const probe = `${PREFIX}${process.pid}-probe`;
+    try {
+      execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
+      cachedSkip = undefined;
+    } catch (err) {
+      cachedSkip = `cannot create a network namespace (${String((err as Error).message).split('\n')[0]}); skipped`;
+    } finally {
+      try {
+        execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
+      } catch {
+        // was never created
+      }
+    }
+  }
+  return cachedSkip;
+}
+
+/** Whether packet loss can be injected with iptables' statistic match. */
+export function iptablesAvailable(): boolean {
+  return which('iptables');
+}
+
+function ip(args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function inNs(ns: string, cmd: string, args: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+/** Remove namespaces left by earlier test processes that died without cleaning up. */
+function removeStaleNamespaces(): void {
+  let list = '';
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  } catch {
+    return;
+  }
+  for (const line of list.split('\n')) {
+    const name = line.split(/\s+/)[0] ?? '';
+    const m = /^pxt(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) {
+      try {
+        ip(['netns', 'del', name]);
+      } catch {
+        // raced with someone else
+      }
+    }
+  }
+}
+
+export interface LabProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly stdoutPath: string;
+  readonly stderrPath: string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exitStatus?: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+const liveLabs = new Set<NetLab>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const lab of liveLabs) lab.cleanupSync();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const lab of liveLabs) lab.cleanupSync();
+      process.exit(130);
+    });
+  }
+}
+
+let labCounter = 0;
+
+export class NetLab {
+  readonly tag: string;
+  readonly dir: string;
+  private readonly namespaces: string[] = [];
+  readonly processes: LabProcess[] = [];
+  private cleaned = false;
+
+  constructor(label = 'lab') {
+    installExitHooks();
+    removeStaleNamespaces();
+    this.tag = `${PREFIX}${process.pid}-${++labCounter}`;
+    this.dir = mkdtempSync(join(tmpdir(), `paxos-${label}-`));
+    liveLabs.add(this);
+  }
+
+  /** A private namespace with loopback up, multicast on, and 224.0.0.0/4 routed to loopback. */
+  addNamespace(suffix: string): string {
+    const ns = `${this.tag}-${suffix}`;
+    ip(['netns', 'add', ns]);
+    this.namespaces.push(ns);
+    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', ns, 'link', 'set', 'lo', 'multicast', 'on']);
+    ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+    return ns;
+  }
+
+  /**
+   * `count` host namespaces joined by veth pairs to a bridge that lives in its own namespace.
+   * Host i gets 10.199.0.(i+1)/24 on its veth, which carries its multicast route. Returns the
+   * host namespaces and their addresses.
+   */
+  addBridgedHosts(count: number): { ns: string; address: string }[] {
+    const bridgeNs = `${this.tag}-br`;
+    ip(['netns', 'add', bridgeNs]);
+    this.namespaces.push(bridgeNs);
+    ip(['-n', bridgeNs, 'link', 'set', 'lo', 'up']);
+    ip(['-n', bridgeNs, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
+    ip(['-n', bridgeNs, 'link', 'set', 'br0', 'up']);
+    const hosts: { ns: string; address: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const ns = `${this.tag}-h${i + 1}`;
+      ip(['netns', 'add', ns]);
+      this.namespaces.push(ns);
+      const address = `10.199.0.${i + 1}`;
+      // Create the pair inside the host namespace, then move the bridge end over.
+      ip(['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `port${i + 1}`]);
+      ip(['-n', ns, 'link', 'set', `port${i + 1}`, 'netns', bridgeNs]);
+      ip(['-n', bridgeNs, 'link', 'set', `port${i + 1}`, 'master', 'br0']);
+      ip(['-n', bridgeNs, 'link', 'set', `port${i + 1}`, 'up']);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      ip(['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      ip(['-n', ns, 'link', 'set', 'eth0', 'multicast', 'on']);
+      ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
+      ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
+      hosts.push({ ns, address });
+    }
+    return hosts;
+  }
+
+  /** Drop each incoming UDP datagram in `ns` with probability `p` (iptables statistic match). */
+  addInputLoss(ns: string, p: number): void {
+    inNs(ns, 'iptables', ['-A', 'INPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(p), '-j', 'DROP']);
+  }
+
+  /** Packets iptables dropped in `ns` (INPUT chain DROP rules). */
+  droppedPackets(ns: string): number {
+    const out = inNs(ns, 'iptables', ['-L', 'INPUT', '-v', '-n', '-x']);
+    let total = 0;
+    for (const line of out.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f[2] === 'DROP') total += Number(f[0]);
+    }
+    return total;
+  }
+
+  /** UDP counters of a namespace (from /proc/net/snmp): InDatagrams, RcvbufErrors, ... */
+  udpStats(ns: string): Record<string, number> {
+    const lines = inNs(ns, 'cat', ['/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp:'));
+    if (lines.length < 2) return {};
+    const keys = lines[0]!.split(/\s+/).slice(1);
+    const values = lines[1]!.split(/\s+/).slice(1).map(Number);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i]!]));
+  }
+
+  /** Write a file in the lab directory and return its path. */
+  file(name: string, content = ''): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Start `paxos <args>` in `ns`, stdout and stderr to files in the lab directory. */
+  spawnPaxos(ns: string, name: string, args: readonly string[], stdinPath?: string): LabProcess {
+    const stdoutPath = this.path(`${name}.out`);
+    const stderrPath = this.path(`${name}.err`);
+    const out = openSync(stdoutPath, 'w');
+    const err = openSync(stderrPath, 'w');
+    const input = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI_PATH, ...args], {
+      stdio: [input, out, err],
+      detached: false,
+    });
+    closeSync(out);
+    closeSync(err);
+    if (typeof input === 'number') closeSync(input);
+    if (child.pid === undefined) throw new Error(`could not start ${name}`);
+    let proc!: LabProcess;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        proc.exitStatus = { code, signal };
+        resolveExit({ code, signal });
+      });
+    });
+    proc = { name, pid: child.pid, child, stdoutPath, stderrPath, exited };
+    this.processes.push(proc);
+    return proc;
+  }
+
+  isRunning(proc: LabProcess): boolean {
+    return proc.exitStatus === undefined;
+  }
+
+  /** Signal one of our processes by PID, if it still runs. */
+  signal(proc: LabProcess, signal: NodeJS.Signals): void {
+    if (!this.isRunning(proc)) return;
+    try {
+      process.kill(proc.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  async stop(proc: LabProcess, graceMs = 3000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.signal(proc, 'SIGTERM');
+    const timer = setTimeout(() => this.signal(proc, 'SIGKILL'), graceMs);
+    try {
+      return await proc.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGTERM every process still running at once (like the classic harness), then wait. */
+  async stopAll(graceMs = 3000): Promise<void> {
+    await Promise.all(this.processes.map((p) => this.stop(p, graceMs)));
+  }
+
+  /** Stop everything and delete the namespaces (and keep the files unless `removeFiles`). */
+  async cleanup(removeFiles = false): Promise<void> {
+    if (this.cleaned) return;
+    await this.stopAll(2000);
+    this.cleanupSync();
+    if (removeFiles) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last-resort cleanup: SIGKILL our processes, delete our namespaces. */
+  cleanupSync(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    for (const p of this.processes) this.signal(p, 'SIGKILL');
+    for (const ns of [...this.namespaces].reverse()) {
+      try {
+        ip(['netns', 'del', ns]);
+      } catch {
+        // already gone
+      }
+    }
+    liveLabs.delete(this);
+  }
+
+  readLines(path: string): { lines: string[]; partial: string } {
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const lines = text.split('\n');
+    const partial = lines.pop() ?? '';
+    return { lines, partial };
+  }
+}
+
+const lineCounts = new Map<string, { offset: number; lines: number }>();
+const chunk = Buffer.allocUnsafe(1 << 20);
+
+/**
+ * Count the complete lines of a growing file so far. Incremental (reads only the bytes added
+ * since the last call), so polling it often does not steal CPU from the processes under test.
+ */
+export function countLines(path: string): number {
+  let state = lineCounts.get(path);
+  if (!state) lineCounts.set(path, (state = { offset: 0, lines: 0 }));
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return state.lines;
+  }
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, state.offset);
+      if (n <= 0) break;
+      state.offset += n;
+      for (let i = chunk.indexOf(10); i !== -1 && i < n; i = chunk.indexOf(10, i + 1)) state.lines++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return state.lines;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` random integers 0..32767 (like the classic harness's `$RANDOM`), one per line. */
+export function randomValues(n: number, random: () => number): string[] {
+  return Array.from({ length: n }, () => String(Math.floor(random() * 32768)));
+}
+
+export interface RunCheck {
+  /** Values each client was given. */
+  proposed: readonly (readonly string[])[];
+  /** Lines each learner printed. */
+  learned: readonly (readonly string[])[];
+  /** Every proposed value must be learned (false when no quorum could decide everything). */
+  expectAll: boolean;
+}
+
+function multiset(values: Iterable<string>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
+/**
+ * The classic harness's three checks, counting duplicates: learners agree line for line (a
+ * prefix when not everything is expected), every learned value was proposed (once per
+ * submission), and, when `expectAll`, every proposed value was learned once per submission.
+ * Returns the problems found (empty: all good).
+ */
+export function checkRun(c: RunCheck): string[] {
+  const problems: string[] = [];
+  const learned = c.learned;
+  for (let i = 1; i < learned.length; i++) {
+    const a = learned[0]!;
+    const b = learned[i]!;
+    const common = Math.min(a.length, b.length);
+    let diverge = -1;
+    for (let k = 0; k < common; k++) {
+      if (a[k] !== b[k]) {
+        diverge = k;
+        break;
+      }
+    }
+    if (diverge >= 0) problems.push(`learners 1 and ${i + 1} differ at line ${diverge + 1}: "${a[diverge]}" vs "${b[diverge]}"`);
+    else if (c.expectAll && a.length !== b.length) problems.push(`learner 1 printed ${a.length} lines, learner ${i + 1} ${b.length}`);
+  }
+  const proposed = multiset(c.proposed.flat());
+  learned.forEach((lines, i) => {
+    const got = multiset(lines);
+    let extra = 0;
+    let firstExtra = '';
+    for (const [v, n] of got) {
+      const allowed = proposed.get(v) ?? 0;
+      if (n > allowed) {
+        extra += n - allowed;
+        firstExtra ||= v;
+      }
+    }
+    if (extra) problems.push(`learner ${i + 1} printed ${extra} value(s) never proposed that often, e.g. "${firstExtra}"`);
+    if (c.expectAll) {
+      let missing = 0;
+      for (const [v, n] of proposed) missing += Math.max(0, n - (got.get(v) ?? 0));
+      if (missing) problems.push(`learner ${i + 1} is missing ${missing} of ${c.proposed.flat().length} proposed values`);
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,190 @@
+/**
+ * End-to-end: real `paxos` processes over UDP multicast, inside private network namespaces the
+ * tests create and delete (see netns.ts for the safety rules). The scenarios of issue 4, checked
+ * like the classic harness: learners agree line for line, every learned value was proposed, and
+ * every proposed value was learned (once per submission), except where no quorum exists.
+ *
+ * Default: PAXOS_NET_N values per client (2,000). `npm run test:net:full` runs scenarios 1, 2, 5
+ * and 6 at 100,000 values per client with 5 s between the clients' start and the kill.
+ */
+import { expect } from 'chai';
+import { NetLab, checkRun, countLines, iptablesAvailable, netnsSkipReason, randomValues, seededRandom, sleep } from './netns.js';
+import {
+  CONFIG, FULL, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec, type RunContext, args, crash,
+  describeResult, exitProblems, runClassic, waitFor,
+} from './classic.js';
+
+const skipReason = netnsSkipReason();
+/**
+ * At the small default N clients would finish before a fault could hit them mid-stream: fewer
+ * values in flight stretch the run so that the crash lands while clients are still sending.
+ */
+const MID_STREAM = VALUES_PER_CLIENT <= 10_000 ? ['--max-outstanding', '64'] : [];
+
+/** Poll until learner 1 has printed `fraction` of all values (bounded), to inject a fault mid-stream. */
+async function untilLearned(ctx: RunContext, fraction: number, maxMs = 10_000): Promise<void> {
+  const want = Math.max(1, Math.floor(ctx.totalValues * fraction));
+  await waitFor(() => countLines(ctx.learners[0]!.stdoutPath) >= want, maxMs, 5);
+}
+
+describe('multicast processes in network namespaces (issue 4)', function () {
+  this.timeout(180_000);
+  let lab: NetLab | undefined;
+
+  before(function () {
+    if (skipReason) {
+      console.log(`      skipping: ${skipReason}`);
+      this.skip();
+    }
+  });
+
+  afterEach(async function () {
+    if (lab) {
+      const l = lab;
+      lab = undefined;
+      await l.cleanup(this.currentTest?.state === 'passed');
+    }
+  });
+
+  async function scenario(spec: ClassicSpec): Promise<ClassicResult> {
+    lab = new NetLab(spec.label);
+    const result = await runClassic(lab, spec);
+    console.log(`      ${spec.label}: ${describeResult(result)}`);
+    if (result.problems.length) console.log(`      files kept in ${result.dir}`);
+    return result;
+  }
+
+  const full = FULL ? ' (full)' : '';
+
+  it(`1 normal: 3 acceptors, 2 proposers, 2 learners, 2 clients x ${VALUES_PER_CLIENT}${full}`, async () => {
+    const r = await scenario({ label: 'normal', expectAll: true });
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  it(`2 catch-up: a learner started after a client finished delivers the earlier values first${full}`, async () => {
+    lab = new NetLab('catchup');
+    const l = lab;
+    const ns = l.addNamespace('a');
+    const config = l.file('paxos.conf', CONFIG);
+    const shape = { clusterAcceptors: 3, clusterProposers: 1 };
+    const a = (role: string, id: number): string[] => args(role, id, config, shape);
+    for (let id = 1; id <= 3; id++) l.spawnPaxos(ns, `acceptor${id}`, a('acceptor', id));
+    const learner1 = l.spawnPaxos(ns, 'learner1', a('learner', 1));
+    l.spawnPaxos(ns, 'proposer1', a('proposer', 1));
+    await sleep(SERVER_LEAD_MS);
+    const random = seededRandom(7);
+    const values1 = randomValues(VALUES_PER_CLIENT, random);
+    const values2 = randomValues(VALUES_PER_CLIENT, random);
+    const client1 = l.spawnPaxos(ns, 'client1', a('client', 1), l.file('prop1', values1.join('\n') + '\n'));
+    const started1 = Date.now();
+    const finished = await waitFor(() => !l.isRunning(client1), 60_000);
+    expect(finished, 'client 1 did not finish within 60 s').to.equal(true);
+    const client1Ms = Date.now() - started1;
+    const learner2 = l.spawnPaxos(ns, 'learner2', a('learner', 2));
+    const client2 = l.spawnPaxos(ns, 'client2', a('client', 2), l.file('prop2', values2.join('\n') + '\n'));
+    const t0 = Date.now();
+    let allAt: number | undefined;
+    const total = values1.length + values2.length;
+    while (Date.now() - t0 < RUN_MS) {
+      if (allAt === undefined && countLines(learner1.stdoutPath) >= total && countLines(learner2.stdoutPath) >= total) allAt = Date.now() - t0;
+      await sleep(50);
+    }
+    await l.stopAll();
+    const out1 = l.readLines(learner1.stdoutPath);
+    const out2 = l.readLines(learner2.stdoutPath);
+    const problems = checkRun({ proposed: [values1, values2], learned: [out1.lines, out2.lines], expectAll: true });
+    if (out1.partial || out2.partial) problems.push('a learner output ends with a partial line');
+    problems.push(...exitProblems(l.processes));
+    // The late learner's first lines are exactly client 1's values, in learner 1's order.
+    const firstPart = out2.lines.slice(0, values1.length);
+    const sorted = (xs: string[]): string => [...xs].sort().join(',');
+    if (sorted(firstPart) !== sorted(values1)) problems.push('learner 2 did not deliver client 1 values before the new ones');
+    console.log(`      catch-up: client 1 finished ${client1Ms} ms after start; learned ${out1.lines.length}/${out2.lines.length} of ${total}; ` +
+      `${allAt !== undefined ? `all learned ${allAt} ms after learner 2 and client 2 started` : 'not all learned'}; ` +
+      `learner 2 ${client2.exitStatus ? '' : 'and client 2 '}stopped by SIGTERM`);
+    if (problems.length) console.log(`      files kept in ${l.dir}`);
+    expect(problems).to.deep.equal([]);
+  });
+
+  it(`5 10% packet loss on every datagram (iptables statistic)${full}`, async function () {
+    if (!iptablesAvailable()) {
+      console.log('      skipping: iptables is not installed (.ci/run installs it with apt-get)');
+      this.skip();
+    }
+    const r = await scenario({ label: 'loss', loss: 0.1, expectAll: true });
+    expect(r.problems).to.deep.equal([]);
+    expect(r.iptablesDropped, 'iptables dropped nothing').to.be.greaterThan(0);
+  });
+
+  it(`6 leader SIGKILLed while clients send: the other proposer takes over${full}`, async () => {
+    const r = await scenario({
+      label: 'leader-crash', expectAll: true,
+      flags: MID_STREAM,
+      during: async (ctx) => {
+        await untilLearned(ctx, 0.25);
+        crash(ctx, ctx.proposers.get(2)!);
+      },
+    });
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  if (FULL) return; // the full-N script runs 1, 2, 5 and 6 only
+
+  it('3 two acceptors of three: a majority is enough', async () => {
+    const r = await scenario({ label: 'two-acceptors', acceptorIds: [1, 2], expectAll: true });
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  it('4 one acceptor of three: no quorum, learners print nothing', async () => {
+    const r = await scenario({ label: 'one-acceptor', acceptorIds: [1], expectAll: false, runMs: Math.min(RUN_MS, 3000) });
+    expect(r.problems).to.deep.equal([]);
+    expect(r.learnedLines).to.deep.equal([0, 0]);
+  });
+
+  it('7a one acceptor SIGKILLed while clients send: everything still learned', async () => {
+    const r = await scenario({
+      label: 'acceptor-crash', expectAll: true, flags: MID_STREAM,
+      during: async (ctx) => {
+        await untilLearned(ctx, 0.25);
+        crash(ctx, ctx.acceptors.get(3)!);
+      },
+    });
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  it('7b two acceptors SIGKILLed while clients send: progress stops, nothing wrong printed', async () => {
+    let atKill = 0;
+    const r = await scenario({
+      label: 'two-acceptors-crash', expectAll: false, flags: MID_STREAM, runMs: Math.min(RUN_MS, 4000),
+      during: async (ctx) => {
+        await untilLearned(ctx, 0.25);
+        crash(ctx, ctx.acceptors.get(2)!);
+        crash(ctx, ctx.acceptors.get(3)!);
+        await sleep(1000); // values a quorum accepted before the crash may still be learned
+        atKill = countLines(ctx.learners[0]!.stdoutPath);
+      },
+    });
+    expect(r.problems).to.deep.equal([]);
+    expect(r.learnedLines[0], 'learners kept learning without a quorum').to.equal(atKill);
+    expect(r.learnedLines[0]).to.be.lessThan(r.proposedTotal);
+  });
+
+  it('8 multi-host: each acceptor in its own namespace, hosts joined by a bridge, HMAC on', async () => {
+    const r = await scenario({
+      label: 'multi-host', topology: 'bridged', expectAll: true, flags: ['--secret', 'multi-host-test-secret'],
+    });
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  it('9 shared secret: an intruder client with another secret gets nothing ordered', async () => {
+    const r = await scenario({
+      label: 'intruder', expectAll: true, clients: 3, ignoredClients: [3], runMs: Math.min(RUN_MS, 3000),
+      flags: ['--secret', 'right'],
+      flagsFor: (name) => (name === 'client3' ? ['--secret', 'wrong'] : []),
+    });
+    // Client 3 never finishes (it is SIGTERMed) and none of its submissions are learned: the
+    // learners print exactly clients 1 and 2's values.
+    expect(r.problems).to.deep.equal([]);
+    expect(r.learnedLines).to.deep.equal([2 * VALUES_PER_CLIENT, 2 * VALUES_PER_CLIENT]);
+  });
+});
