@@ -18,6 +18,8 @@ import { Proposer } from './protocol/proposer.js';
 import { NodeRunner } from './runtime/node-runner.js';
 import { ConfigFileError, parseRole, readConfigFile } from './config-file.js';
 import { checkBatchFits, createUdpMulticastTransport, resolveInterface } from './transport/udp-multicast.js';
+import { type DurableAcceptor, openDurableAcceptor } from './runtime/durable-acceptor.js';
+import { SYNC_POLICIES, type SyncPolicy } from './storage/types.js';
 
 const USAGE = `usage: paxos <role> <id> <config> [options]
 
@@ -68,6 +70,14 @@ Timing and batching (defaults from the protocol core unless said):
   --batch-max-bytes B    bytes of values per instance (default 49152)
   --max-outstanding N    clients: undecided values at once (default 4096)
 
+Acceptor storage:
+  --data-dir DIR         acceptors: keep promises and accepted values in DIR (created if
+                         missing), written before answering and recovered at start, so the
+                         acceptor may be killed (even SIGKILL) and restarted safely. Without it
+                         an acceptor lives in memory: never restart one under the same id.
+  --sync always|batch|none  with --data-dir: fsync per answer, group commit (default), or no
+                         fsync (survives a process crash, not a machine crash)
+
   --debug                log to stderr (start-up, drops, counters every second)
   --help                 this text
 
@@ -98,6 +108,8 @@ const OPTION_SPEC = {
   'max-outstanding': { type: 'string' },
   'coalesce-bytes': { type: 'string' },
   'repeat-acks': { type: 'string' },
+  'data-dir': { type: 'string' },
+  sync: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -220,6 +232,13 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
     tickMs = intOption(v, 'tick-ms', 1, 10_000) ?? 5;
     maxOutstanding = intOption(v, 'max-outstanding', 1) ?? CLI_MAX_OUTSTANDING;
     resolveInterface(v.interface as string | undefined); // an unknown interface is a usage error
+    if (v.sync !== undefined && !SYNC_POLICIES.includes(v.sync as SyncPolicy)) {
+      throw new UsageError(`--sync must be one of ${SYNC_POLICIES.join(', ')}, got "${String(v.sync)}"`);
+    }
+    if ((v['data-dir'] !== undefined || v.sync !== undefined) && inv.role !== 'acceptors') {
+      throw new UsageError('--data-dir and --sync are for acceptors');
+    }
+    if (v.sync !== undefined && v['data-dir'] === undefined) throw new UsageError('--sync needs --data-dir');
     const secret = (v.secret as string | undefined) ?? (process.env.PAXOS_SECRET || undefined);
     if (secret === '') throw new UsageError('the shared secret must not be empty');
     transport = createUdpMulticastTransport({
@@ -240,12 +259,25 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
   }
 
   let node: ProtocolNode;
+  let durable: DurableAcceptor | undefined;
   let afterStep: (() => void) | undefined;
   let onStdin: ((runner: NodeRunner) => void) | undefined;
   let finalFlush: () => void = () => {};
   switch (inv.role) {
     case 'acceptors':
-      node = new Acceptor(id, resolved);
+      if (v['data-dir'] !== undefined) {
+        try {
+          durable = await openDurableAcceptor(id, resolved, v['data-dir'] as string, (v.sync as SyncPolicy | undefined) ?? 'batch');
+        } catch (err) {
+          // A corrupt log or a directory held by a live acceptor: never start on it.
+          stderr(`paxos: acceptor ${inv.id}: ${(err as Error).message}`);
+          process.exit(1);
+        }
+        node = durable.acceptor;
+        log?.(`recovered ${durable.store.recovered.accepted.length} accepted instances from ${v['data-dir'] as string}`);
+      } else {
+        node = new Acceptor(id, resolved);
+      }
       break;
     case 'proposers':
       node = new Proposer(id, resolved, { incarnation: randomInt(0, 2 ** 32), random: Math.random });
@@ -355,9 +387,21 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
     }
   }
 
-  const runner = new NodeRunner(node, transport, { tickMs, afterStep });
+  const runner = new NodeRunner(node, transport, {
+    tickMs,
+    afterStep,
+    ...(durable ? {
+      persist: durable.persist,
+      onPersistError: (err: unknown) => {
+        stderr(`${tag} storage failed, stopping: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    } : {}),
+  });
   const shutdown = (signal: string): void => {
     try {
+      // A durable acceptor needs nothing here: what it answered is on disk, answers not yet sent
+      // were never promised, and its lock file names a pid that is about to be gone (stale).
       finalFlush();
     } finally {
       const cpu = process.cpuUsage();

@@ -67,6 +67,8 @@ export interface RunContext {
   totalValues: number;
   /** Lines for the test log (e.g. when a fault was injected). */
   notes: string[];
+  /** Start (or restart) one process with the scenario's flags, e.g. an acceptor after a crash. */
+  start: (role: string, id: number, name: string) => LabProcess;
 }
 
 export interface ClassicResult {
@@ -178,7 +180,7 @@ export async function runClassic(lab: NetLab, spec: ClassicSpec): Promise<Classi
   }
   const t0 = Date.now();
   const totalValues = perClient * (nClients - (spec.ignoredClients?.length ?? 0));
-  const ctx: RunContext = { lab, ns, acceptors, proposers, learners, clients, t0, totalValues, notes };
+  const ctx: RunContext = { lab, ns, acceptors, proposers, learners, clients, t0, totalValues, notes, start };
 
   let allLearnedAtMs: number | undefined;
   const watch = (async () => {

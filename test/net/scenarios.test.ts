@@ -8,6 +8,9 @@
  * and 6 at 100,000 values per client with 5 s between the clients' start and the kill.
  */
 import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NetLab, checkRun, countLines, iptablesAvailable, netnsSkipReason, randomValues, seededRandom, sleep } from './netns.js';
 import {
   CONFIG, FULL, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec, type RunContext, args, crash,
@@ -167,6 +170,38 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(r.problems).to.deep.equal([]);
     expect(r.learnedLines[0], 'learners kept learning without a quorum').to.equal(atKill);
     expect(r.learnedLines[0]).to.be.lessThan(r.proposedTotal);
+  });
+
+  it('10 durable acceptors: one SIGKILLed mid-run restarts from its data directory, then another dies; all learned', async () => {
+    const dataRoot = mkdtempSync(join(tmpdir(), 'paxos-acceptor-data-'));
+    let recoveredLine: string | undefined;
+    let pendingAtSecondCrash = 0;
+    try {
+      const r = await scenario({
+        // Slow clients, so that values are still being ordered after the second crash.
+        label: 'durable-restart', expectAll: true, flags: ['--max-outstanding', '16'], valuesPerClient: Math.max(VALUES_PER_CLIENT, 10_000),
+        flagsFor: (name) => (name.startsWith('acceptor') ? ['--data-dir', join(dataRoot, name.replace(/-restarted$/, '')), '--sync', 'batch'] : []),
+        during: async (ctx) => {
+          await untilLearned(ctx, 0.2);
+          crash(ctx, ctx.acceptors.get(3)!);
+          await sleep(300);
+          const restarted = ctx.start('acceptor', 3, 'acceptor3-restarted');
+          ctx.acceptors.set(3, restarted);
+          ctx.notes.push(`acceptor3 restarted from its data directory ${Date.now() - ctx.t0} ms after clients started`);
+          await waitFor(() => /recovered \d+ accepted instances/.test(readFileSync(restarted.stderrPath, 'utf8')), 5000);
+          recoveredLine = /recovered (\d+) accepted instances/.exec(readFileSync(restarted.stderrPath, 'utf8'))?.[1];
+          await untilLearned(ctx, 0.5);
+          // From here on no quorum exists without the restarted acceptor's recovered promises and votes.
+          crash(ctx, ctx.acceptors.get(2)!);
+          pendingAtSecondCrash = ctx.totalValues - countLines(ctx.learners[0]!.stdoutPath);
+        },
+      });
+      expect(r.problems).to.deep.equal([]);
+      expect(Number(recoveredLine), 'accepted instances the restarted acceptor recovered from disk').to.be.above(0);
+      expect(pendingAtSecondCrash, 'values still to order when the second acceptor died').to.be.above(0);
+    } finally {
+      rmSync(dataRoot, { recursive: true, force: true });
+    }
   });
 
   it('8 multi-host: each acceptor in its own namespace, hosts joined by a bridge, HMAC on', async () => {
