@@ -224,6 +224,9 @@ describe('paxos CLI (no network)', () => {
       [['learner', '1'], /expected <role> <id> <config>/],
       [['learner', '1', good, '--batch-max-bytes', '70000'], /batchMaxBytes 70000 is too large/],
       [['learner', '1', good, '--interface', 'nosuch0'], /interface nosuch0: no such interface/],
+      [['learner', '1', good, '--data-dir', dir], /--data-dir and --sync are for acceptors/],
+      [['acceptor', '1', good, '--data-dir', dir, '--sync', 'maybe'], /--sync must be one of always, batch, none/],
+      [['acceptor', '1', good, '--sync', 'always'], /--sync needs --data-dir/],
       [['client', '1', good, '--secret', ''], /secret must not be empty/],
     ];
     for (const [args, re] of cases) {
