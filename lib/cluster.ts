@@ -14,7 +14,6 @@ import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Remote, wrap } from 'comlink';
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import type { AcceptorState } from './protocol/acceptor.js';
 import { ValueTooLargeError } from './protocol/client.js';
 import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from './protocol/messages.js';
@@ -255,19 +254,22 @@ interface Waiting {
 
 /** Submits values through one client worker. Get one with `cluster.client(i)`. */
 export class ClientHandle<T = unknown> {
-  private readonly queue: PQueue;
-  /** Submissions waiting for a place under `maxOutstanding`. */
-  private readonly waiting = new Set<Waiting>();
-  private readonly pending = new Map<number, { resolve: (position: number) => void; reject: (e: Error) => void }>();
+  /**
+   * Submissions waiting for a place under `maxOutstanding`, oldest first (from `waitingHead`).
+   * A plain FIFO and one map entry per value in flight: no queue task, closure or extra promise
+   * per value, so the main thread can feed a client hundreds of thousands of values per second.
+   */
+  private waiting: Waiting[] = [];
+  private waitingHead = 0;
+  /** Values handed to the client worker (or about to be, this turn), by id. */
+  private readonly pending = new Map<number, Waiting>();
   private outIds: number[] = [];
   private outValues: Payload[] = [];
   private flushScheduled = false;
   private nextId = 0;
 
   /** @hidden Handles are made by the cluster; get one with `cluster.client(i)`. */
-  constructor(readonly id: number, private readonly cluster: Cluster<T>, private readonly slot: Slot, maxOutstanding: number) {
-    this.queue = new PQueue({ concurrency: maxOutstanding });
-  }
+  constructor(readonly id: number, private readonly cluster: Cluster<T>, private readonly slot: Slot, private readonly maxOutstanding: number) {}
 
   /**
    * Order `value`; resolves with its 0-based position in the total order once it is decided.
@@ -286,13 +288,8 @@ export class ClientHandle<T = unknown> {
     }
     return new Promise<number>((resolve, reject) => {
       const entry: Waiting = { payload, resolve, reject };
-      this.waiting.add(entry);
-      // The queue task only holds one of `maxOutstanding` places until the value settles; it never
-      // rejects, so p-queue has nothing to report and the caller's promise is settled by us.
-      void this.queue.add(() => {
-        this.waiting.delete(entry);
-        return this.send(entry);
-      });
+      if (this.pending.size < this.maxOutstanding && this.waitingHead === this.waiting.length) this.send(entry);
+      else this.waiting.push(entry);
     });
   }
 
@@ -303,31 +300,42 @@ export class ClientHandle<T = unknown> {
 
   /** Values waiting for room under `maxOutstanding`. */
   get queued(): number {
-    return this.waiting.size;
+    return this.waiting.length - this.waitingHead;
   }
 
-  private send(entry: Waiting): Promise<void> {
+  private send(entry: Waiting): void {
     if (this.cluster.stopped) {
       entry.reject(new ClusterStoppedError('submit'));
-      return Promise.resolve();
+      return;
     }
     if (this.slot.state !== 'running' || !this.slot.submitPort) {
       entry.reject(new MemberStateError('clients', this.id, 'is not running'));
-      return Promise.resolve();
+      return;
     }
     const id = this.nextId++;
-    return new Promise<void>((release) => {
-      this.pending.set(id, {
-        resolve: (position) => { release(); entry.resolve(position); },
-        reject: (e) => { release(); entry.reject(e); },
-      });
-      this.outIds.push(id);
-      this.outValues.push(entry.payload);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    this.pending.set(id, entry);
+    this.outIds.push(id);
+    this.outValues.push(entry.payload);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Values settled: let waiting ones take their places, in order. */
+  private admit(): void {
+    while (this.waitingHead < this.waiting.length && this.pending.size < this.maxOutstanding) {
+      const entry = this.waiting[this.waitingHead]!;
+      this.waiting[this.waitingHead++] = undefined as never;
+      this.send(entry);
+    }
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
+    }
   }
 
   private flush(): void {
@@ -348,38 +356,43 @@ export class ClientHandle<T = unknown> {
   onReply(reply: SubmitReply): void {
     for (const [id, position] of reply.done ?? []) {
       const p = this.pending.get(id);
+      if (!p) continue;
       this.pending.delete(id);
-      p?.resolve(position);
+      p.resolve(position);
     }
     for (const [id, code, message] of reply.failed ?? []) {
       const p = this.pending.get(id);
-      this.pending.delete(id);
       if (!p) continue;
+      this.pending.delete(id);
       p.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? Object.assign(new Error(message), { code, name: 'ValueTooLargeError' }) : new ClusterError(code, message));
     }
+    this.admit();
   }
 
   /** @hidden The cluster stopped: every value waiting for room or in flight rejects. */
   failAll(error: Error): void {
-    this.queue.clear();
-    for (const w of this.waiting) w.reject(error);
-    this.waiting.clear();
+    const waiting = this.waiting.slice(this.waitingHead);
+    this.waiting = [];
+    this.waitingHead = 0;
+    for (const w of waiting) w.reject(error);
     this.failInFlight(error);
   }
 
   /** @hidden Every value in flight fails (the worker exited, or the cluster stopped). */
   failInFlight(error: Error): void {
-    this.failIds([...this.pending.keys()], error);
     this.outIds = [];
     this.outValues = [];
+    this.failIds([...this.pending.keys()], error);
   }
 
   private failIds(ids: readonly number[], error: Error): void {
     for (const id of ids) {
       const p = this.pending.get(id);
+      if (!p) continue;
       this.pending.delete(id);
-      p?.reject(error);
+      p.reject(error);
     }
+    this.admit();
   }
 }
 

@@ -11,11 +11,13 @@
  * back locally, never posted.
  *
  * Frames are arrays of protocol messages, structured-cloned by Node once per channel post and
- * deserialized once per receiver. Why structured clone and not encoded buffers:
+ * deserialized once per receiver; runs of 2b votes inside a frame travel packed in a
+ * `Float64Array` (see `packFrame`). Why structured clone and not encoded buffers:
  * `benchmarks/bus-encoding.ts` and `docs/cluster.md`.
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import type { Group, Message, Outgoing } from '../protocol/messages.js';
+import type { Ballot } from '../protocol/ballot.js';
+import type { AcceptedMessage, Group, Message, Outgoing } from '../protocol/messages.js';
 import type { Endpoint, Transport } from './transport.js';
 import { type BusMember, type FaultSettings, FaultInjector, resolveFaults } from './bus-faults.js';
 
@@ -68,6 +70,63 @@ export interface FaultControllable {
 
 const GROUP_ORDER: readonly Group[] = ['clients', 'proposers', 'acceptors', 'learners'];
 
+/** A frame element: a message, or a run of consecutive 2b votes packed as numbers. */
+type FrameItem = Message | Float64Array;
+const VOTE_FIELDS = 4;
+
+/**
+ * 2b votes (`accepted`) are the most frequent message: every acceptor sends one per instance to
+ * the learners and to the proposers. A run of two or more of them in a frame travels as one
+ * `Float64Array` of `[round, node, instance, acceptor]` quadruples, so structured clone copies
+ * bytes instead of walking one small object graph per vote (unbatched, window 256: about 7-10 %
+ * less CPU per instance over all threads, measured with `benchmarks/profile-one.ts`). Order
+ * within the frame is kept.
+ */
+function packFrame(frame: readonly Message[]): FrameItem[] {
+  const out: FrameItem[] = [];
+  for (let i = 0; i < frame.length;) {
+    const m = frame[i]!;
+    let j = i;
+    while (j < frame.length && frame[j]!.type === 'accepted') j++;
+    if (j - i < 2) {
+      out.push(m);
+      i++;
+      continue;
+    }
+    const votes = new Float64Array((j - i) * VOTE_FIELDS);
+    for (let k = i, o = 0; k < j; k++, o += VOTE_FIELDS) {
+      const v = frame[k] as AcceptedMessage;
+      votes[o] = v.ballot.round;
+      votes[o + 1] = v.ballot.node;
+      votes[o + 2] = v.instance;
+      votes[o + 3] = v.acceptor;
+    }
+    out.push(votes);
+    i = j;
+  }
+  return out;
+}
+
+function unpackFrame(items: readonly FrameItem[]): Message[] {
+  if (!items.some((item) => item instanceof Float64Array)) return items as Message[];
+  const out: Message[] = [];
+  for (const item of items) {
+    if (!(item instanceof Float64Array)) {
+      out.push(item);
+      continue;
+    }
+    let ballot: Ballot | undefined;
+    for (let o = 0; o + VOTE_FIELDS <= item.length; o += VOTE_FIELDS) {
+      const round = item[o]!;
+      const node = item[o + 1]!;
+      // Votes of one run almost always share a ballot: share the object too (ballots are never mutated).
+      if (!ballot || ballot.round !== round || ballot.node !== node) ballot = { round, node };
+      out.push({ type: 'accepted', ballot, instance: item[o + 2]!, acceptor: item[o + 3]! });
+    }
+  }
+  return out;
+}
+
 function channelName(ns: string, to: Group, member: number | undefined, from: BusMember): string {
   return `${ns}|${to}${member === undefined ? '' : `/${member}`}|<-|${from.group}/${from.id}`;
 }
@@ -105,7 +164,7 @@ export class BusTransport implements Transport, FaultControllable {
         if (group === self.group && id === self.id) continue;
         for (const member of [undefined, self.id]) {
           const channel = new BroadcastChannel(channelName(ns, self.group, member, from));
-          channel.onmessage = (event) => this.receive(from, this.decode((event as MessageEvent).data as Message[] | string));
+          channel.onmessage = (event) => this.receive(from, this.decode((event as MessageEvent).data as FrameItem[] | string));
           this.receiving.push(channel);
         }
       }
@@ -131,7 +190,7 @@ export class BusTransport implements Transport, FaultControllable {
         channel = new BroadcastChannel(name);
         this.sending.set(name, channel);
       }
-      channel.postMessage(this.json ? this.encode(frame) : frame);
+      channel.postMessage(this.json ? this.encode(frame) : packFrame(frame));
       this.counters.framesSent++;
       this.counters.messagesSent += frame.length;
     }
@@ -170,8 +229,8 @@ export class BusTransport implements Transport, FaultControllable {
     return `[${parts.join(',')}]`;
   }
 
-  private decode(data: Message[] | string): Message[] {
-    if (typeof data !== 'string') return data;
+  private decode(data: FrameItem[] | string): Message[] {
+    if (typeof data !== 'string') return unpackFrame(data);
     return JSON.parse(data, data.includes(U8) ? jsonReviver : undefined) as Message[];
   }
 
