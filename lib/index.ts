@@ -26,5 +26,7 @@ export type { WorkerStatus } from './runtime/worker-protocol.js';
 export {
   openAcceptorStore, MemoryAcceptorStore, StorageCorruptionError, StorageUnavailableError, DataDirInUseError, SYNC_POLICIES,
 } from './storage/index.js';
-export type { AcceptorStore, SyncPolicy } from './storage/index.js';
-export { openDurableAcceptor, releaseDataDirLock, type DurableAcceptor } from './runtime/durable-acceptor.js';
+export type { AcceptorStore, AcceptorStoreOptions, CompactStep, StoreMetrics, SyncPolicy } from './storage/index.js';
+export {
+  openDurableAcceptor, releaseDataDirLock, type DurableAcceptor, type DurableAcceptorSettings, type CompactionPolicy,
+} from './runtime/durable-acceptor.js';
