@@ -87,6 +87,11 @@ export class Acceptor implements ProtocolNode {
     };
   }
 
+  /** Instances whose accepted value this acceptor holds (cheap; `snapshot()` copies them all). */
+  get acceptedCount(): number {
+    return this.accepted.size;
+  }
+
   /** State changes since the last call (only with `logWrites`), to persist before sending answers. */
   takeWrites(): AcceptorRecord[] {
     const taken = this.writes ?? [];

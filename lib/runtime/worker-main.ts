@@ -217,7 +217,7 @@ const control: WorkerControl = {
       out.valuesRetained = learned.length;
       out.valuesSkipped = skipped;
     }
-    if (node instanceof Acceptor) out.acceptedInstances = node.snapshot().accepted.length;
+    if (node instanceof Acceptor) out.acceptedInstances = node.acceptedCount;
     for (const [k, v] of Object.entries(transport.metrics ?? {})) out[`transport.${k}`] = v;
     // Busy time of this thread's event loop since it started (ms): where the CPU goes.
     out.eventLoopActiveMs = Math.round(performance.eventLoopUtilization().active);
