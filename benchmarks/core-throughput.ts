@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { Acceptor, Client, Learner, Proposer, nodeKey, resolveOptions } from '../lib/protocol/index.js';
+import { Acceptor, Client, Learner, Proposer, resolveOptions } from '../lib/protocol/index.js';
 import type { Group, Outgoing, ProtocolNode } from '../lib/protocol/index.js';
 
 export interface CoreRunResult {
@@ -23,7 +23,7 @@ export function runCore(o: { values: number; batchMaxValues: number; window: num
   const leader = new Proposer(0, options, { incarnation: 1, random: () => 0.5 });
   const acceptors = Array.from({ length: o.acceptors }, (_, i) => new Acceptor(i, options));
   const learner = new Learner(0, options);
-  const client = new Client(0, nodeKey(0, 1), options);
+  const client = new Client(0, options, { nonce: () => '0123456789abcdef' });
   const groups: Record<Group, ProtocolNode[]> = { proposers: [leader], acceptors, learners: [learner], clients: [client] };
   let now = 0;
   const queue: { to: ProtocolNode; out: Outgoing }[] = [];
@@ -42,9 +42,13 @@ export function runCore(o: { values: number; batchMaxValues: number; window: num
     }
     queue.length = 0;
   };
-  leader.tick(now);
-  pump(leader);
-  drain();
+  // The first heartbeat finds the acceptors (CheckQuorum); the next tick campaigns.
+  for (let i = 0; i < 2; i++) {
+    leader.tick(now);
+    pump(leader);
+    drain();
+    now += options.heartbeatIntervalMs;
+  }
   const value = 'x'.repeat(o.valueBytes);
   let delivered = 0;
   let submitted = 0;

@@ -133,7 +133,7 @@ function senderMain(namespace: string): void {
     const samples = new Float64Array(count);
     let i = 0;
     let sentAt = 0;
-    const ping: Message = { type: 'heartbeat', from: 0, ballot: { round: 0, node: 0 }, leading: false, decided: 0 };
+    const ping: Message = { type: 'heartbeat', from: 0, ballot: { round: 0, node: 0 }, leading: false, decided: 0, quorum: false };
     const send = (): void => {
       sentAt = performance.now();
       transport.send([{ to: TO_RECEIVER, message: ping }]);

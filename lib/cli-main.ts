@@ -2,13 +2,13 @@
  * `paxos <role> <id> <config>`: one Paxos role instance as one process, talking UDP multicast.
  * See `paxos --help` and docs/network.md.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { onShutdownSignal } from './cli-signals.js';
 import { performance } from 'node:perf_hooks';
 import { Acceptor } from './protocol/acceptor.js';
-import { nodeKey, MAX_PROPOSER_ID } from './protocol/ballot.js';
+import { MAX_PROPOSER_ID } from './protocol/ballot.js';
 import { Client, ValueTooLargeError } from './protocol/client.js';
 import { Learner } from './protocol/learner.js';
 import type { Group } from './protocol/messages.js';
@@ -306,7 +306,7 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
       break;
     }
     case 'clients': {
-      const client = new Client(id, nodeKey(id, randomInt(0, 2 ** 32)), resolved);
+      const client = new Client(id, resolved, { nonce: () => randomBytes(16).toString('hex') });
       node = client;
       const state = { lines: [] as string[], head: 0, carry: '', ended: false, paused: false, rejected: 0, completed: 0, done: false };
       let runnerRef: NodeRunner | undefined;

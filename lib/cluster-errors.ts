@@ -32,6 +32,19 @@ export class WorkerExitedError extends ClusterError {
   }
 }
 
+/**
+ * The value's client session was retired by the log before the leader could confirm the value
+ * (it stayed unanswered longer than the deduplication window, `sessionIdleInstances`, or more
+ * than `maxSessions` sessions were active). It was delivered at most once, maybe not at all:
+ * look for it in `learned()` before submitting it again.
+ */
+export class SessionExpiredError extends ClusterError {
+  constructor() {
+    super('ERR_PAXOS_SESSION_EXPIRED', "the value's client session expired before its outcome was known; it was delivered at most once");
+    this.name = 'SessionExpiredError';
+  }
+}
+
 /** The member asked for is not running (killed or crashed, not restarted yet) or is running already. */
 export class MemberStateError extends ClusterError {
   constructor(readonly group: Group, readonly id: number, message: string) {

@@ -16,7 +16,7 @@ import { type Remote, wrap } from 'comlink';
 import { EventEmitter } from 'eventemitter3';
 import type { AcceptorState } from './protocol/acceptor.js';
 import { ValueTooLargeError } from './protocol/client.js';
-import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from './protocol/messages.js';
+import { type Group, type Payload, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './protocol/messages.js';
 import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from './protocol/options.js';
 import type { BusTopology, FaultSettings } from './transport/bus.js';
 import { releaseDataDirLock } from './runtime/durable-acceptor.js';
@@ -28,7 +28,7 @@ import { type TransportSpec, validateTransportSpec } from './runtime/worker-tran
 import { type ValueCodec, defaultCodec } from './cluster-codec.js';
 import { type LearnedOptions, LearnedStream, type LearnedValue } from './cluster-learned.js';
 import {
-  AcceptorStateLostError, ClusterError, ClusterStoppedError, FaultsUnsupportedError, MemberStateError, WorkerExitedError,
+  AcceptorStateLostError, ClusterError, ClusterStoppedError, FaultsUnsupportedError, MemberStateError, SessionExpiredError, WorkerExitedError,
   WorkerStartError,
 } from './cluster-errors.js';
 
@@ -358,7 +358,8 @@ export class ClientHandle<T = unknown> {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
-      p.resolve(position);
+      if (position === SESSION_EXPIRED) p.reject(new SessionExpiredError());
+      else p.resolve(position);
     }
     for (const [id, code, message] of reply.failed ?? []) {
       const p = this.pending.get(id);

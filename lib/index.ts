@@ -14,7 +14,7 @@ export { type ValueCodec, defaultCodec, rawCodec } from './cluster-codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster-learned.js';
 export {
   ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
-  FaultsUnsupportedError, TrimmedError,
+  FaultsUnsupportedError, TrimmedError, SessionExpiredError,
 } from './cluster-errors.js';
 export {
   BusTransport, createBusTransport, busTransportFactory, type BusSettings, type BusTopology, type BusEncoding, type FaultControllable,

@@ -7,7 +7,7 @@ import { ConfigurationError } from '../lib/protocol/options.js';
 import { waitFor } from './cluster-helpers.js';
 
 const topology: BusTopology = { clients: 1, proposers: 2, acceptors: 3, learners: 1 };
-const beat = (from: number): Message => ({ type: 'heartbeat', from, ballot: { round: 1, node: 1 }, leading: false, decided: 0 });
+const beat = (from: number): Message => ({ type: 'heartbeat', from, ballot: { round: 1, node: 1 }, leading: false, decided: 0, quorum: false });
 
 interface Node { bus: BusTransport; got: Message[] }
 

@@ -10,8 +10,9 @@
 import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
 import {
   type AcceptedEntry, type Batch, type DeliverySnapshot, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
-  type Outgoing, batchSize,
+  type Outgoing, type SnapshotPart, batchSize,
 } from './messages.js';
+import { SnapshotAssembler, splitSnapshot } from './snapshot-parts.js';
 import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -67,13 +68,17 @@ export class Acceptor implements ProtocolNode {
   private readonly outbox = new Outbox();
   private writes: AcceptorRecord[] | undefined;
   private trimmed: DeliverySnapshot | undefined;
-  readonly metrics = { promises: 0, accepts: 0, nacks: 0, dropped: 0 };
+  /** `trimmed` cut into message-sized parts, made once per trim. */
+  private trimmedParts: SnapshotPart[] = [];
+  private readonly trimAssembler = new SnapshotAssembler();
+  readonly metrics = { promises: 0, accepts: 0, nacks: 0, belowTrim: 0, dropped: 0 };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState, settings: AcceptorSettings = {}) {
     if (restored) {
       this.promised = restored.promised;
       for (const e of restored.accepted) this.accepted.set(e.instance, { ballot: e.ballot, batch: e.batch });
       this.trimmed = restored.trimmed;
+      if (this.trimmed) this.trimmedParts = splitSnapshot(this.trimmed, options.batchMaxBytes);
     }
     if (settings.logWrites) this.writes = [];
   }
@@ -103,8 +108,12 @@ export class Acceptor implements ProtocolNode {
     switch (message.type) {
       case 'prepare': return this.onPrepare(message);
       case 'accept': return this.onAccept(message);
-      case 'heartbeat': return this.onLeaderHeartbeat(message);
-      case 'trim': return this.onTrim(message.snapshot);
+      case 'heartbeat': return this.onHeartbeat(message);
+      case 'trim': {
+        const whole = this.trimAssembler.add(message.snapshot);
+        if (whole) this.onTrim(whole);
+        return;
+      }
       default: this.metrics.dropped++;
     }
   }
@@ -125,13 +134,20 @@ export class Acceptor implements ProtocolNode {
     }
     this.promise(m.ballot);
     this.metrics.promises++;
-    const chunks = this.chunkAccepted(m.from);
-    chunks.forEach((accepted, chunk) => {
+    // One answer: every chunk names the trim point it was cut at, so the leader assembles an
+    // answer from the chunks of that answer only. The trim snapshot's parts follow the accepted
+    // entries in chunks of their own (each of them alone fits a message).
+    const accepted = this.chunkAccepted(m.from);
+    const parts = this.trimmedParts;
+    const chunks = accepted.length + parts.length;
+    const cutAt = this.trimmed?.instance ?? 0;
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const part = parts[chunk - accepted.length];
       this.outbox.send(leader, {
-        type: 'promise', ballot: m.ballot, acceptor: this.id, from: m.from, chunk, chunks: chunks.length, accepted,
-        ...(chunk === 0 && this.trimmed ? { trimmed: this.trimmed } : {}),
+        type: 'promise', ballot: m.ballot, acceptor: this.id, from: m.from, cutAt, chunk, chunks, accepted: accepted[chunk] ?? [],
+        ...(part ? { trimmed: part } : {}),
       });
-    });
+    }
   }
 
   private onAccept(m: AcceptMessage): void {
@@ -139,7 +155,14 @@ export class Acceptor implements ProtocolNode {
       this.nack(m.ballot, proposerOf(m.ballot));
       return;
     }
-    if (this.trimmed && m.instance < this.trimmed.instance) return; // decided long ago; a stray retransmission
+    if (this.trimmed && m.instance < this.trimmed.instance) {
+      // Decided and delivered everywhere long ago: the leader lags (its phase-1 quorum had no
+      // trimmed acceptor). Tell it where the log continues, or it retransmits this forever.
+      this.metrics.belowTrim++;
+      const leader = { group: 'proposers' as const, member: proposerOf(m.ballot) };
+      for (const part of this.trimmedParts) this.outbox.send(leader, { type: 'trimmed', snapshot: part });
+      return;
+    }
     this.promised = m.ballot;
     this.accepted.set(m.instance, { ballot: m.ballot, batch: m.batch });
     this.writes?.push({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
@@ -153,6 +176,7 @@ export class Acceptor implements ProtocolNode {
   private onTrim(snapshot: DeliverySnapshot): void {
     if (this.trimmed && this.trimmed.instance >= snapshot.instance) return;
     this.trimmed = snapshot;
+    this.trimmedParts = splitSnapshot(snapshot, this.options.batchMaxBytes);
     for (const instance of this.accepted.keys()) if (instance < snapshot.instance) this.accepted.delete(instance);
     this.writes?.push({ kind: 'trim', snapshot });
   }
@@ -163,9 +187,13 @@ export class Acceptor implements ProtocolNode {
     this.writes?.push({ kind: 'promise', ballot });
   }
 
-  /** A leader checks in: tell it if its ballot has been overtaken. */
-  private onLeaderHeartbeat(m: HeartbeatMessage): void {
+  /**
+   * A proposer checks in. A leader whose ballot has been overtaken hears so; everyone else hears
+   * that this acceptor is reachable, which is how a proposer knows whether it could lead.
+   */
+  private onHeartbeat(m: HeartbeatMessage): void {
     if (m.leading && compareBallots(m.ballot, this.promised) < 0) this.nack(m.ballot, m.from);
+    else this.outbox.send({ group: 'proposers', member: m.from }, { type: 'alive', acceptor: this.id, promised: this.promised });
   }
 
   private nack(ballot: Ballot, proposer: number): void {

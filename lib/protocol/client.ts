@@ -1,25 +1,48 @@
 /**
- * Client: gives each value an exactly-once identity (client incarnation, seq), sends it to the
- * proposers, and keeps resending it until the leader reports its position in the total order.
- * Values submitted within one runtime turn travel together in one `submit` message.
+ * Client: opens a session, gives each value an exactly-once identity (session key, seq), sends
+ * it to the proposers, and keeps resending it until the leader reports its position in the
+ * total order. Values submitted within one runtime turn travel together in one `submit` message.
+ *
+ * The session key comes from the log itself: the client submits a registration carrying a
+ * random nonce, and the leader answers with the key its delivery issued (`registered`). Keys
+ * are therefore unique by construction, however often a client restarts. Values submitted
+ * before the answer wait for it. A session the log retired as idle (see `DeliveryFilter`)
+ * ends every value still pending with `SESSION_EXPIRED` (outcome unknown, never delivered twice)
+ * and opens a new one for the values that follow.
  */
-import type { CommittedMessage, Message, Outgoing, Payload, Submission } from './messages.js';
-import { SUBMISSION_OVERHEAD, submissionSize } from './messages.js';
+import type { CommittedMessage, Message, Outgoing, Payload, RegisteredMessage, Submission } from './messages.js';
+import { REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
 import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface Completion {
   readonly seq: number;
-  /** 0-based index of the value in the delivered total order. */
+  /** 0-based index of the value in the delivered total order; `SESSION_EXPIRED` (-2): unknown outcome. */
   readonly position: number;
+}
+
+export interface ClientSettings {
+  /**
+   * Draws a registration nonce: at least 64 random bits as 16 to 64 characters (the runtime
+   * injects it, e.g. 16 random bytes in hex). It only tells this client's registration apart
+   * from concurrent ones; session keys themselves are unique by construction.
+   */
+  nonce: () => string;
 }
 
 const MAX_BACKOFF = 8;
 
 interface PendingValue {
-  submission: Submission;
-  size: number;
+  readonly seq: number;
+  readonly value: Payload;
+  readonly size: number;
   sentAt: number;
+}
+
+interface Registration {
+  readonly nonce: string;
+  readonly firstSeq: number;
+  sentAt: number | undefined;
 }
 
 export class Client implements ProtocolNode {
@@ -27,6 +50,9 @@ export class Client implements ProtocolNode {
   private nextSeq = 0;
   /** Every seq below this has completed. */
   private completedBelow = 0;
+  /** The session key, once the log issued it. */
+  private key: number | undefined;
+  private registration: Registration | undefined;
   /** Undecided values, in order of their last send (re-inserted on resend), so the stalest come first. */
   private readonly pending = new Map<number, PendingValue>();
   private unsent: PendingValue[] = [];
@@ -34,28 +60,32 @@ export class Client implements ProtocolNode {
   private readonly outbox = new Outbox();
   /** Current resend interval: `clientRetryMs`, doubled per unanswered resend round, up to 8×. */
   private retryMs: number;
-  readonly metrics = { submitted: 0, completed: 0, retransmissions: 0, pending: 0, dropped: 0 };
+  private lastNow = -Infinity;
+  readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, pending: 0, dropped: 0 };
 
-  /**
-   * @param id the configured client id
-   * @param key this incarnation's unique key (see `nodeKey`): seqs restart at 0 with every key
-   */
-  constructor(readonly id: number, readonly key: number, private readonly options: ResolvedOptions) {
+  /** @param id the configured client id (names it in logs; the session key identifies its values) */
+  constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ClientSettings) {
     this.retryMs = options.clientRetryMs;
+    this.openSession();
+  }
+
+  /** The current session's key, once registered (values travel under it). */
+  get session(): number | undefined {
+    return this.key;
   }
 
   /**
-   * Queue a value; it is sent with the next `takeOutgoing`. Returns its seq.
+   * Queue a value; it is sent with the next `takeOutgoing` (once the session is open). Returns its seq.
    * @throws ValueTooLargeError when the value alone exceeds `batchMaxBytes`: no instance could carry it.
    */
   submit(value: Payload, now: number): number {
-    const submission: Submission = { client: this.key, seq: this.nextSeq, value };
-    const size = submissionSize(submission);
+    this.lastNow = now;
+    const size = SUBMISSION_OVERHEAD + payloadSize(value);
     if (size > this.options.batchMaxBytes) throw new ValueTooLargeError(size - SUBMISSION_OVERHEAD, this.options.batchMaxBytes - SUBMISSION_OVERHEAD);
     const seq = this.nextSeq++;
-    const pending: PendingValue = { submission, size, sentAt: now };
+    const pending: PendingValue = { seq, value, size, sentAt: now };
     this.pending.set(seq, pending);
-    this.unsent.push(pending);
+    if (this.key !== undefined) this.unsent.push(pending);
     this.metrics.submitted++;
     this.metrics.pending = this.pending.size;
     return seq;
@@ -66,15 +96,24 @@ export class Client implements ProtocolNode {
     return this.pending.size;
   }
 
-  handle(message: Message): void {
-    if (message.type !== 'committed') {
-      this.metrics.dropped++;
-      return;
-    }
-    this.onCommitted(message);
+  handle(message: Message, now: number): void {
+    this.lastNow = now;
+    if (message.type === 'committed') this.onCommitted(message);
+    else if (message.type === 'registered') this.onRegistered(message, now);
+    else this.metrics.dropped++;
   }
 
   tick(now: number): void {
+    this.lastNow = now;
+    const r = this.registration;
+    if (r) {
+      if (r.sentAt !== undefined && now - r.sentAt >= this.retryMs) {
+        r.sentAt = undefined; // resent by the next takeOutgoing
+        this.metrics.retransmissions++;
+        this.backOff();
+      }
+      return;
+    }
     let resent = 0;
     for (const [seq, p] of this.pending) {
       if (now - p.sentAt < this.retryMs) break;
@@ -86,12 +125,17 @@ export class Client implements ProtocolNode {
     }
     if (resent === 0) return;
     this.metrics.retransmissions += resent;
-    // Back off while resends go unanswered, so a slow leader is not buried under them.
-    this.retryMs = Math.min(this.retryMs * 2, this.options.clientRetryMs * MAX_BACKOFF);
+    this.backOff();
   }
 
   takeOutgoing(): Outgoing[] {
-    if (this.unsent.length) this.packUnsent();
+    const r = this.registration;
+    if (r && r.sentAt === undefined) {
+      r.sentAt = this.lastNow;
+      const entry: Submission = { client: REGISTRATION_CLIENT, seq: r.firstSeq, value: r.nonce };
+      this.outbox.send(TO_PROPOSERS, { type: 'submit', client: REGISTRATION_CLIENT, completedBelow: 0, values: [entry] });
+    }
+    if (this.unsent.length && this.key !== undefined) this.packUnsent(this.key);
     return this.outbox.take();
   }
 
@@ -102,10 +146,41 @@ export class Client implements ProtocolNode {
     return taken;
   }
 
-  private onCommitted(m: CommittedMessage): void {
+  /** Back off while resends go unanswered, so a slow leader is not buried under them. */
+  private backOff(): void {
+    this.retryMs = Math.min(this.retryMs * 2, this.options.clientRetryMs * MAX_BACKOFF);
+  }
+
+  private openSession(): void {
+    this.key = undefined;
+    this.unsent = [];
+    this.registration = { nonce: this.settings.nonce(), firstSeq: this.nextSeq, sentAt: undefined };
+    this.metrics.sessions++;
+  }
+
+  private onRegistered(m: RegisteredMessage, now: number): void {
+    if (!this.registration || m.nonce !== this.registration.nonce) return;
+    this.registration = undefined;
+    this.key = m.client;
     this.retryMs = this.options.clientRetryMs;
+    // Everything submitted meanwhile goes out now, in seq order.
+    for (const p of this.pending.values()) {
+      p.sentAt = now;
+      this.unsent.push(p);
+    }
+  }
+
+  private onCommitted(m: CommittedMessage): void {
+    const key = this.key;
+    if (key === undefined) return;
+    let mine = false;
     for (const e of m.entries) {
-      if (e.client !== this.key) continue;
+      if (e.client !== key) continue;
+      mine = true;
+      if (e.position === SESSION_EXPIRED) {
+        this.expireSession();
+        break;
+      }
       const p = this.pending.get(e.seq);
       if (!p) continue;
       this.pending.delete(e.seq);
@@ -113,30 +188,43 @@ export class Client implements ProtocolNode {
       this.completions.push({ seq: e.seq, position: e.position });
       this.metrics.completed++;
     }
+    // Only answers to us show the leader keeps up: others' acks must not cut our backoff short.
+    if (mine) this.retryMs = this.options.clientRetryMs;
     while (this.completedBelow < this.nextSeq && !this.pending.has(this.completedBelow)) this.completedBelow++;
     this.metrics.pending = this.pending.size;
   }
 
-  private packUnsent(): void {
+  /** The log retired our session: whatever is pending has an unknown outcome; start over. */
+  private expireSession(): void {
+    for (const p of this.pending.values()) {
+      p.sentAt = -1;
+      this.completions.push({ seq: p.seq, position: SESSION_EXPIRED });
+      this.metrics.expired++;
+    }
+    this.pending.clear();
+    this.openSession();
+  }
+
+  private packUnsent(key: number): void {
     const { batchMaxBytes, batchMaxValues } = this.options;
     let values: Submission[] = [];
     let bytes = 0;
     for (const p of this.unsent) {
       if (p.sentAt < 0) continue; // completed while waiting to be sent
       if (values.length && (bytes + p.size > batchMaxBytes || values.length >= batchMaxValues)) {
-        this.sendValues(values);
+        this.sendValues(key, values);
         values = [];
         bytes = 0;
       }
-      values.push(p.submission);
+      values.push({ client: key, seq: p.seq, value: p.value });
       bytes += p.size;
     }
-    if (values.length) this.sendValues(values);
+    if (values.length) this.sendValues(key, values);
     this.unsent = [];
   }
 
-  private sendValues(values: Submission[]): void {
-    this.outbox.send(TO_PROPOSERS, { type: 'submit', client: this.key, completedBelow: this.completedBelow, values });
+  private sendValues(key: number, values: Submission[]): void {
+    this.outbox.send(TO_PROPOSERS, { type: 'submit', client: key, completedBelow: this.completedBelow, values });
   }
 }
 

@@ -8,3 +8,4 @@ export * from './acceptor.js';
 export * from './proposer.js';
 export * from './learner.js';
 export * from './client.js';
+export * from './snapshot-parts.js';

@@ -12,7 +12,9 @@ import { type Ballot, sameBallot } from './ballot.js';
 import type {
   AcceptMessage, AcceptedMessage, Batch, DecidedMessage, DeliverySnapshot, Destination, Group, Message, Outgoing, Payload,
 } from './messages.js';
-import { DeliveryFilter } from './delivery-filter.js';
+import { REGISTRATION_CLIENT } from './messages.js';
+import { type Admission, DeliveryFilter } from './delivery-filter.js';
+import { SnapshotAssembler } from './snapshot-parts.js';
 import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -24,6 +26,18 @@ export interface Delivery {
   readonly client: number;
   readonly seq: number;
   readonly value: Payload;
+}
+
+/** A client session opened by the log: the client that drew `nonce` submits as `client`. */
+export interface Registration {
+  readonly nonce: string;
+  readonly client: number;
+}
+
+/** A decided value refused because its session had been retired (see `DeliveryFilter`). */
+export interface Refusal {
+  readonly client: number;
+  readonly seq: number;
 }
 
 /** Values a learner can never deliver: they were trimmed before it asked for them. */
@@ -62,7 +76,12 @@ export class Learner implements ProtocolNode {
   private nextInstance = 0;
   private nextPosition = 0;
   private readonly pending = new Map<number, PendingInstance>();
-  private filter = new DeliveryFilter();
+  private filter: DeliveryFilter;
+  private readonly snapshotParts = new SnapshotAssembler();
+  private registrations: Registration[] = [];
+  private refusals: Refusal[] = [];
+  /** Only a proposer's learner reports registrations and refusals: the leader answers clients. */
+  private readonly reportsSessions: boolean;
   /** Decided batches from `trimmedBelow` on (proposers keep them to serve catch-up). */
   private readonly log: Map<number, Batch> | undefined;
   /** Delivery snapshots at regular instances, oldest first, so the log can be trimmed at one. */
@@ -80,12 +99,16 @@ export class Learner implements ProtocolNode {
   /** When we last fell behind what exists; undefined while up to date. */
   private behindSince: number | undefined;
   private requestedTo = 0;
-  readonly metrics = { instancesDecided: 0, valuesDelivered: 0, duplicatesDropped: 0, catchupRequests: 0, dropped: 0 };
+  readonly metrics = {
+    instancesDecided: 0, valuesDelivered: 0, duplicatesDropped: 0, expiredRefused: 0, sessionsRegistered: 0, catchupRequests: 0, dropped: 0,
+  };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, settings: LearnerSettings = {}) {
     this.group = settings.group ?? 'learners';
     this.log = settings.retainLog ? new Map() : undefined;
-    if (this.log && options.learners > 0) this.checkpoints.push({ instance: 0, position: 0, clients: [] });
+    this.filter = new DeliveryFilter(options);
+    this.reportsSessions = this.group === 'proposers';
+    if (this.log && options.learners > 0) this.checkpoints.push(this.snapshot());
     this.self = { group: this.group, member: id };
   }
 
@@ -109,9 +132,9 @@ export class Learner implements ProtocolNode {
     return this.log?.get(instance) ?? this.pending.get(instance)?.decided;
   }
 
-  /** Whether (client, seq) has already been delivered. */
-  hasDelivered(client: number, seq: number): boolean {
-    return this.filter.has(client, seq);
+  /** What delivering (client, seq) now would do: 'duplicate' = delivered already. */
+  admission(client: number, seq: number): Admission {
+    return this.filter.check(client, seq);
   }
 
   handle(message: Message, now: number): void {
@@ -120,8 +143,16 @@ export class Learner implements ProtocolNode {
       case 'accepted': this.onVote(message); break;
       case 'decided': this.onDecided(message); break;
       case 'heartbeat': this.noteExists(message.decided); break;
-      case 'trim': this.onTrim(message.snapshot); break;
-      case 'trimmed': this.skipTo(message.snapshot); break;
+      case 'trim': {
+        const whole = this.snapshotParts.add(message.snapshot);
+        if (whole) this.onTrim(whole);
+        break;
+      }
+      case 'trimmed': {
+        const whole = this.snapshotParts.add(message.snapshot);
+        if (whole) this.skipTo(whole);
+        break;
+      }
       default: this.metrics.dropped++; return;
     }
     this.deliverReady(now);
@@ -146,7 +177,7 @@ export class Learner implements ProtocolNode {
 
   /** Where delivery stands now, as plain data. */
   snapshot(): DeliverySnapshot {
-    return { instance: this.nextInstance, position: this.nextPosition, clients: this.filter.snapshot() };
+    return { instance: this.nextInstance, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
   }
 
   /** The newest checkpoint at or below `instance` (proposers with trimming only). */
@@ -179,7 +210,7 @@ export class Learner implements ProtocolNode {
   }
 
   /** Continue from a snapshot: what lies below it was trimmed and can never be delivered here. */
-  private skipTo(snapshot: DeliverySnapshot): void {
+  skipTo(snapshot: DeliverySnapshot): void {
     if (snapshot.instance <= this.nextInstance) return;
     this.gaps.push({
       fromInstance: this.nextInstance, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
@@ -188,7 +219,7 @@ export class Learner implements ProtocolNode {
     this.log?.clear();
     this.nextInstance = snapshot.instance;
     this.nextPosition = snapshot.position;
-    this.filter = DeliveryFilter.restore(snapshot.clients);
+    this.filter = DeliveryFilter.restore(snapshot, this.options);
     this.trimmedBelow = snapshot.instance;
     if (this.log && this.options.learners > 0) this.checkpoints = [snapshot];
     this.requestedTo = 0;
@@ -202,6 +233,20 @@ export class Learner implements ProtocolNode {
   takeDeliveries(): Delivery[] {
     const taken = this.deliveries;
     this.deliveries = [];
+    return taken;
+  }
+
+  /** Sessions registered since the last call (the leader tells their clients). */
+  takeRegistrations(): Registration[] {
+    const taken = this.registrations;
+    this.registrations = [];
+    return taken;
+  }
+
+  /** Values refused since the last call because their session had expired. */
+  takeRefusals(): Refusal[] {
+    const taken = this.refusals;
+    this.refusals = [];
     return taken;
   }
 
@@ -273,9 +318,21 @@ export class Learner implements ProtocolNode {
     const start = this.nextInstance;
     for (let p = this.pending.get(this.nextInstance); p?.decided; p = this.pending.get(this.nextInstance)) {
       const instance = this.nextInstance;
+      this.filter.beforeInstance(instance);
       for (const s of p.decided) {
-        if (!this.filter.admit(s.client, s.seq)) {
-          this.metrics.duplicatesDropped++;
+        if (s.client === REGISTRATION_CLIENT) {
+          const client = this.filter.register(s.seq, instance);
+          if (this.reportsSessions) this.registrations.push({ nonce: s.value as string, client });
+          this.metrics.sessionsRegistered++;
+          continue;
+        }
+        const admission = this.filter.admit(s.client, s.seq, instance);
+        if (admission !== 'new') {
+          if (admission === 'duplicate') this.metrics.duplicatesDropped++;
+          else {
+            this.metrics.expiredRefused++;
+            if (this.reportsSessions) this.refusals.push({ client: s.client, seq: s.seq });
+          }
           continue;
         }
         this.deliveries.push({ position: this.nextPosition++, instance, client: s.client, seq: s.seq, value: s.value });

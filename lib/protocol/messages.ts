@@ -5,6 +5,10 @@
  * ```text
  *  Who sends what to whom (-> one group, => several groups, ~> one member)
  *
+ *  Opening a session (once per client incarnation, before its first value):
+ *    client    -- submit{[register nonce]} -> proposers    (ordered like a value, client 0)
+ *    leader    -- registered{nonce, key}   -> clients      (the key is the session's client id)
+ *
  *  Ordering a value (steady state, leader L with ballot b):
  *    client    -- submit{values}           -> proposers    (only the leader acts on it)
  *    leader    -- accept{b, i, batch}      => acceptors, learners, proposers        (2a)
@@ -15,17 +19,20 @@
  *    proposer  -- prepare{b, from}         -> acceptors                            (1a)
  *    acceptor  ~~ promise{b, accepted[]}   ~> that proposer (chunked)              (1b)
  *    acceptor  ~~ nack{b, promised}        ~> a proposer whose ballot is stale
+ *    acceptor  ~~ trimmed{snapshot part}   ~> a leader whose 2a is below its trim point
  *
  *  Liveness:
- *    proposer  -- heartbeat{id, b, decided} => proposers, learners (and acceptors, from a leader)
+ *    proposer  -- heartbeat{id, b, decided, quorum} => proposers, learners, acceptors
+ *    acceptor  ~~ alive{a, promised}       ~> that proposer (CheckQuorum: who can reach a quorum)
  *    acceptor  ~~ nack{b, promised}        ~> a leader whose ballot has been overtaken
  *    learner   -- catchup{from, to}        -> proposers    (a gap, or behind the heartbeat)
  *    leader    ~~ decided{entries}         ~> the learner (or proposer) that asked
  *
  *  Bounding memory (when `learners` is configured):
  *    learner   -- progress{delivered}      -> proposers
- *    leader    -- trim{snapshot}           => acceptors, proposers   (below every learner)
- *    leader    ~~ trimmed{snapshot}        ~> a catch-up that asked below the trim point
+ *    leader    -- trim{snapshot part}      => acceptors, proposers   (below every learner)
+ *    leader    ~~ trimmed{snapshot part}   ~> a catch-up that asked below the trim point
+ *  (snapshots travel in parts that fit a datagram; receivers assemble the parts of one snapshot)
  * ```
  */
 import { type Ballot, isBallot } from './ballot.js';
@@ -46,12 +53,25 @@ export type Payload = string | Uint8Array;
 
 /** One client value with its exactly-once identity. */
 export interface Submission {
-  /** Client incarnation key (see `nodeKey`): unique per client process lifetime. */
+  /**
+   * The client's session key, assigned by the log itself when the session's registration was
+   * delivered (unique by construction). `REGISTRATION_CLIENT` (0): this entry registers a session;
+   * then `seq` is the session's first seq and `value` the client's nonce.
+   */
   readonly client: number;
-  /** Per-client sequence number, from 0, never reused by that incarnation. */
+  /** Per-client sequence number, never reused by that client. */
   readonly seq: number;
   readonly value: Payload;
 }
+
+/** The client id of registration entries; sessions get keys from 1 on. */
+export const REGISTRATION_CLIENT = 0;
+
+/**
+ * Commit notice position for a value whose session was retired before the leader could tell:
+ * it may or may not have been delivered (once at most), and it never will be now.
+ */
+export const SESSION_EXPIRED = -2;
 
 /** The content of one instance: client values in order. Empty = no-op (fills a hole). */
 export type Batch = readonly Submission[];
@@ -70,17 +90,22 @@ export interface DecidedEntry {
 export interface CommitNotice {
   readonly client: number;
   readonly seq: number;
-  /** 0-based index of the value in the delivered total order. */
+  /**
+   * 0-based index of the value in the delivered total order; -1: delivered, position trimmed
+   * away (`UNKNOWN_POSITION`); -2: `SESSION_EXPIRED`.
+   */
   readonly position: number;
 }
 
-/** Exactly-once filter state of one client incarnation. */
+/** Exactly-once filter state of one client session. */
 export interface ClientMark {
   readonly client: number;
-  /** Every seq below this one has been delivered. */
+  /** Every seq below this one has been delivered (or precedes the session). */
   readonly low: number;
   /** Seqs delivered above `low`. */
   readonly above: readonly number[];
+  /** The instance that last delivered a value of this session (or registered it): idle sessions retire. */
+  readonly active: number;
 }
 
 /**
@@ -90,7 +115,19 @@ export interface ClientMark {
 export interface DeliverySnapshot {
   readonly instance: number;
   readonly position: number;
+  /** The key the next registered session gets: every key below it was issued once. */
+  readonly nextClient: number;
   readonly clients: readonly ClientMark[];
+}
+
+/**
+ * One part of a snapshot as it travels: the header of the whole and a slice of its client marks
+ * (a mark whose `above` is long may be spread over several parts). Parts of one snapshot share
+ * `instance`; a receiver acts once it holds all `parts` of them.
+ */
+export interface SnapshotPart extends DeliverySnapshot {
+  readonly part: number;
+  readonly parts: number;
 }
 
 export interface SubmitMessage {
@@ -108,6 +145,18 @@ export interface HeartbeatMessage {
   readonly leading: boolean;
   /** Every instance below this one is decided, as far as the sender knows. */
   readonly decided: number;
+  /**
+   * The sender recently heard from enough acceptors to lead (a phase-2 quorum while leading,
+   * both quorums otherwise): only such a proposer is followed or deferred to (CheckQuorum).
+   */
+  readonly quorum: boolean;
+}
+
+/** An acceptor's answer to a heartbeat: it is reachable, and what it has promised. */
+export interface AliveMessage {
+  readonly type: 'alive';
+  readonly acceptor: number;
+  readonly promised: Ballot;
 }
 
 export interface PrepareMessage {
@@ -122,12 +171,20 @@ export interface PromiseMessage {
   readonly ballot: Ballot;
   readonly acceptor: number;
   readonly from: number;
+  /**
+   * Which answer this chunk belongs to: the acceptor's trim point when it cut the answer. Chunk
+   * boundaries move with the trim point, so only chunks with the same `cutAt` form one answer.
+   */
+  readonly cutAt: number;
   /** The answer may be split to bound message size: chunk `chunk` of `chunks`. */
   readonly chunk: number;
   readonly chunks: number;
   readonly accepted: readonly AcceptedEntry[];
-  /** The acceptor forgot every instance below this snapshot's (all decided and delivered). */
-  readonly trimmed?: DeliverySnapshot;
+  /**
+   * A part of the snapshot the acceptor trimmed at (every instance below it is decided and
+   * delivered everywhere); the answer's chunks carry all its parts.
+   */
+  readonly trimmed?: SnapshotPart;
 }
 
 export interface NackMessage {
@@ -177,18 +234,28 @@ export interface ProgressMessage {
 /** The leader's order to forget every instance below the snapshot's. */
 export interface TrimMessage {
   readonly type: 'trim';
-  readonly snapshot: DeliverySnapshot;
+  readonly snapshot: SnapshotPart;
 }
 
-/** Answer to a catch-up below the trim point: those values are gone; continue from here. */
+/**
+ * Those instances are gone; continue from this snapshot. The leader's answer to a catch-up
+ * below its trim point, and an acceptor's answer to a 2a below its own.
+ */
 export interface TrimmedMessage {
   readonly type: 'trimmed';
-  readonly snapshot: DeliverySnapshot;
+  readonly snapshot: SnapshotPart;
 }
 
 export interface CommittedMessage {
   readonly type: 'committed';
   readonly entries: readonly CommitNotice[];
+}
+
+/** A session was registered: the client that drew `nonce` submits as `client` from now on. */
+export interface RegisteredMessage {
+  readonly type: 'registered';
+  readonly nonce: string;
+  readonly client: number;
 }
 
 export type Message =
@@ -202,6 +269,8 @@ export type Message =
   | CatchupMessage
   | DecidedMessage
   | CommittedMessage
+  | RegisteredMessage
+  | AliveMessage
   | ProgressMessage
   | TrimMessage
   | TrimmedMessage;
@@ -220,6 +289,11 @@ export interface Outgoing {
 
 const isIndex = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 const isPayload = (x: unknown): x is Payload => typeof x === 'string' || x instanceof Uint8Array;
+
+/** The client nonce of a registration entry: 16 to 64 characters. */
+export function isNonce(x: unknown): x is string {
+  return typeof x === 'string' && x.length >= 16 && x.length <= 64;
+}
 
 export function isSubmission(x: unknown): x is Submission {
   const s = x as Submission;
@@ -251,14 +325,21 @@ function isDecidedEntry(x: unknown): x is DecidedEntry {
 
 function isCommitNotice(x: unknown): x is CommitNotice {
   const e = x as CommitNotice;
-  return typeof e === 'object' && e !== null && isIndex(e.client) && isIndex(e.seq) && (isIndex(e.position) || e.position === -1);
+  return typeof e === 'object' && e !== null && isIndex(e.client) && isIndex(e.seq) &&
+    (isIndex(e.position) || e.position === -1 || e.position === SESSION_EXPIRED);
 }
 
-function isSnapshot(x: unknown): x is DeliverySnapshot {
+export function isSnapshot(x: unknown): x is DeliverySnapshot {
   const s = x as DeliverySnapshot;
-  return typeof s === 'object' && s !== null && isIndex(s.instance) && isIndex(s.position) && Array.isArray(s.clients) &&
-    s.clients.every((c) => typeof c === 'object' && c !== null && isIndex(c.client) && isIndex(c.low) &&
-      Array.isArray(c.above) && c.above.every(isIndex));
+  return typeof s === 'object' && s !== null && isIndex(s.instance) && isIndex(s.position) && isIndex(s.nextClient) &&
+    s.nextClient >= 1 && Array.isArray(s.clients) &&
+    s.clients.every((c) => typeof c === 'object' && c !== null && isIndex(c.client) && c.client >= 1 && isIndex(c.low) &&
+      isIndex(c.active) && Array.isArray(c.above) && c.above.every(isIndex));
+}
+
+function isSnapshotPart(x: unknown): x is SnapshotPart {
+  const s = x as SnapshotPart;
+  return isSnapshot(s) && isIndex(s.part) && isIndex(s.parts) && s.part < s.parts;
 }
 
 /** Deep shape check of an untrusted message. */
@@ -268,15 +349,20 @@ export function isMessage(x: unknown): x is Message {
   switch (m.type) {
     case 'submit':
       return isIndex(m.client) && isIndex(m.completedBelow) && Array.isArray(m.values) &&
-        m.values.every((s) => isSubmission(s) && s.client === m.client);
+        m.values.every((s) => isSubmission(s) && s.client === m.client && (s.client !== REGISTRATION_CLIENT || isNonce(s.value)));
     case 'heartbeat':
-      return isIndex(m.from) && isBallot(m.ballot) && typeof m.leading === 'boolean' && isIndex(m.decided);
+      return isIndex(m.from) && isBallot(m.ballot) && typeof m.leading === 'boolean' && isIndex(m.decided) &&
+        typeof m.quorum === 'boolean';
+    case 'alive':
+      return isIndex(m.acceptor) && isBallot(m.promised);
+    case 'registered':
+      return isNonce(m.nonce) && isIndex(m.client) && m.client >= 1;
     case 'prepare':
       return isBallot(m.ballot) && isIndex(m.from);
     case 'promise':
-      return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.from) && isIndex(m.chunk) &&
+      return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.from) && isIndex(m.cutAt) && isIndex(m.chunk) &&
         isIndex(m.chunks) && m.chunk < m.chunks && Array.isArray(m.accepted) && m.accepted.every(isAcceptedEntry) &&
-        (m.trimmed === undefined || isSnapshot(m.trimmed));
+        (m.trimmed === undefined || isSnapshotPart(m.trimmed));
     case 'nack':
       return isBallot(m.ballot) && isBallot(m.promised) && isIndex(m.acceptor);
     case 'accept':
@@ -293,7 +379,7 @@ export function isMessage(x: unknown): x is Message {
       return isIndex(m.learner) && isIndex(m.delivered);
     case 'trim':
     case 'trimmed':
-      return isSnapshot(m.snapshot);
+      return isSnapshotPart(m.snapshot);
     default:
       return false;
   }
@@ -311,6 +397,8 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   catchup: ['proposers'],
   decided: ['learners', 'proposers'],
   committed: ['clients'],
+  registered: ['clients'],
+  alive: ['proposers'],
   progress: ['proposers'],
   trim: ['acceptors', 'proposers'],
   trimmed: ['learners', 'proposers'],
@@ -341,6 +429,11 @@ export function payloadSize(value: Payload): number {
 
 export function submissionSize(s: Submission): number {
   return SUBMISSION_OVERHEAD + payloadSize(s.value);
+}
+
+/** Upper bound of a client mark's encoded size, for splitting snapshots into parts. */
+export function markSize(mark: ClientMark): number {
+  return 40 + 9 * mark.above.length;
 }
 
 export function batchSize(batch: Batch): number {

@@ -45,6 +45,17 @@ export interface ProtocolOptions {
    * Memory held is about (1.5 × this) instances of up to `batchMaxBytes` each. Default 64.
    */
   trimKeepInstances?: number;
+  /**
+   * The deduplication window, in instances: a client session that no instance has touched for
+   * this many instances is retired, and a value of it that arrives later is refused with
+   * `SESSION_EXPIRED` (never delivered twice). Every role must use the same value. Default 1,000,000.
+   */
+  sessionIdleInstances?: number;
+  /**
+   * Most client sessions the exactly-once filter tracks; registering one more retires the least
+   * recently active. Bounds every learner's memory and every snapshot. Default 4,096.
+   */
+  maxSessions?: number;
 }
 
 export type ResolvedOptions = Required<ProtocolOptions>;
@@ -95,6 +106,8 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
     learners: options.learners === undefined || options.learners === 0 ? 0 : positiveInt('learners', options.learners),
     trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 64),
+    sessionIdleInstances: positiveInt('sessionIdleInstances', options.sessionIdleInstances ?? 1_000_000),
+    maxSessions: positiveInt('maxSessions', options.maxSessions ?? 4096, 1 << 20),
   };
   if (resolved.leaderTimeoutMs <= resolved.heartbeatIntervalMs * 2) {
     throw new ConfigurationError(

@@ -11,9 +11,10 @@
 import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, proposerOf, sameBallot } from './ballot.js';
 import type {
   AcceptedEntry, Batch, CatchupMessage, CommitNotice, DecidedEntry, DeliverySnapshot, HeartbeatMessage, Message, NackMessage,
-  Outgoing, PromiseMessage, SubmitMessage, Submission,
+  Outgoing, PromiseMessage, SnapshotPart, SubmitMessage, Submission,
 } from './messages.js';
-import { submissionSize } from './messages.js';
+import { REGISTRATION_CLIENT, SESSION_EXPIRED, submissionSize } from './messages.js';
+import { joinSnapshot, splitSnapshot, wholePart } from './snapshot-parts.js';
 import { Learner } from './learner.js';
 import { RecentPositions } from './recent-positions.js';
 import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
@@ -34,11 +35,17 @@ export interface ProposerSettings {
   random: () => number;
 }
 
+/** The chunks of one acceptor's answer to our prepare, as they arrive. */
 interface PromiseCollection {
+  /** The trim point the answer was cut at: chunks of another answer never mix with these. */
+  cutAt: number;
   chunks: number;
   received: Map<number, readonly AcceptedEntry[]>;
-  trimmed?: DeliverySnapshot;
+  parts: SnapshotPart[];
 }
+
+/** Registrations whose keys a leader remembers, to answer a client whose answer was lost. */
+const RECENT_REGISTRATIONS = 4096;
 
 interface InFlight {
   batch: Batch;
@@ -55,6 +62,10 @@ export class Proposer implements ProtocolNode {
   private readonly lastHeard: number[];
   /** When each proposer last announced (or showed, by sending 2a) that it leads. */
   private readonly lastLeading: number[];
+  /** When each proposer last said (in a heartbeat) that it hears enough acceptors to lead. */
+  private readonly lastCanLead: number[];
+  /** When we last heard from each acceptor (any answer): CheckQuorum. */
+  private readonly lastHeardAcceptor: number[];
   private startedAt: number | undefined;
   private lastTickAt: number | undefined;
   private lastHeartbeatAt = -Infinity;
@@ -73,6 +84,12 @@ export class Proposer implements ProtocolNode {
   private queueHead = 0;
   /** (client, seq) queued or in flight, so a retransmitted submission is not proposed twice. */
   private readonly ordering = new Map<number, Set<number>>();
+  /** Registration nonces queued or in flight, likewise. */
+  private readonly registering = new Set<string>();
+  /** nonce → session key of recent registrations, in registration order. */
+  private readonly registered = new Map<string, number>();
+  /** The trim point's parts, cut once, for catch-up answers below it. */
+  private trimPointParts: { instance: number; parts: SnapshotPart[] } | undefined;
   /** Positions of recently delivered values, to answer a client whose ack got lost. */
   private readonly positions = new RecentPositions();
   /** Latest delivered point each learner reported (trimming waits for the slowest). */
@@ -83,13 +100,15 @@ export class Proposer implements ProtocolNode {
   private readonly outbox = new Outbox();
   readonly metrics = {
     elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, nacks: 0, catchupServed: 0,
-    submissionsIgnored: 0, trims: 0, queueDepth: 0, inFlight: 0, dropped: 0,
+    submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, dropped: 0,
   };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
     this.learner = new Learner(id, options, { group: 'proposers', retainLog: true });
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
     this.lastLeading = new Array<number>(options.proposers).fill(-Infinity);
+    this.lastCanLead = new Array<number>(options.proposers).fill(-Infinity);
+    this.lastHeardAcceptor = new Array<number>(options.acceptors).fill(-Infinity);
     this.learnerProgress = new Array<number>(options.learners).fill(0);
     this.proposerProgress = new Array<number>(options.proposers).fill(0);
   }
@@ -110,16 +129,30 @@ export class Proposer implements ProtocolNode {
     switch (message.type) {
       case 'submit': this.onSubmit(message, now); break;
       case 'heartbeat': this.onHeartbeat(message, now); break;
-      case 'promise': this.onPromise(message, now); break;
-      case 'nack': this.onNack(message, now); break;
+      case 'promise':
+        this.noteAcceptor(message.acceptor, now);
+        this.onPromise(message, now);
+        break;
+      case 'nack':
+        this.noteAcceptor(message.acceptor, now);
+        this.onNack(message, now);
+        break;
+      case 'alive':
+        this.noteAcceptor(message.acceptor, now);
+        this.noteBallot(message.promised);
+        break;
       case 'catchup': this.onCatchup(message); break;
       case 'accept':
         this.noteBallot(message.ballot);
         this.noteAlive(proposerOf(message.ballot), now);
-        this.noteLeading(proposerOf(message.ballot), now);
+        // A deposed leader's 2a (its ballot is below one we have seen) is no claim to lead.
+        if (compareBallots(message.ballot, this.highestSeen) >= 0) this.noteLeading(proposerOf(message.ballot), now);
         this.learn(message, now);
         break;
       case 'accepted':
+        this.noteAcceptor(message.acceptor, now);
+        this.learn(message, now);
+        break;
       case 'decided':
       case 'trim':
       case 'trimmed':
@@ -140,6 +173,12 @@ export class Proposer implements ProtocolNode {
     const stalled = this.lastTickAt !== undefined && now - this.lastTickAt > this.options.leaderTimeoutMs / 2;
     this.lastTickAt = now;
     if (stalled) return;
+    // CheckQuorum: a leader that no longer hears a phase-2 quorum of acceptors cannot commit
+    // anything; it yields (and says so in its heartbeats) so that a proposer that can takes over.
+    if (this.phase === 'leading' && !this.hearsAcceptors(now, this.options.phase2Quorum)) {
+      this.metrics.quorumLost++;
+      this.preempted(now);
+    }
     const elected = this.electedLeader(now);
     if (elected !== this.id) {
       if (this.phase !== 'follower') this.stepDown();
@@ -150,7 +189,7 @@ export class Proposer implements ProtocolNode {
     // A higher ballot exists (a rival led while we were cut off, say): our ballot can no longer
     // win, and instances may have been decided without us. Retry above it, as after a nack.
     if (this.phase !== 'follower' && compareBallots(this.highestSeen, this.ballot) > 0) this.preempted(now);
-    if (this.phase === 'follower' && now >= this.retryAt && this.mayCampaign(now)) this.startPhase1(now);
+    if (this.phase === 'follower' && now >= this.retryAt && this.mayCampaign(now) && this.canLead(now)) this.startPhase1(now);
     else if (this.phase === 'preparing' && now - this.prepareSentAt >= this.options.retransmitMs) this.sendPrepare(now);
     else if (this.phase === 'leading') {
       this.retransmitStale(now);
@@ -173,10 +212,12 @@ export class Proposer implements ProtocolNode {
     if (!checkpoint || checkpoint.instance <= this.lastTrimOrdered) return;
     this.lastTrimOrdered = checkpoint.instance;
     this.metrics.trims++;
-    const trim = { type: 'trim', snapshot: checkpoint } as const;
-    this.outbox.send(TO_ACCEPTORS, trim);
-    this.outbox.send(TO_PROPOSERS, trim);
-    this.learner.handle(trim, now);
+    for (const part of splitSnapshot(checkpoint, this.options.batchMaxBytes)) {
+      const trim = { type: 'trim', snapshot: part } as const;
+      this.outbox.send(TO_ACCEPTORS, trim);
+      this.outbox.send(TO_PROPOSERS, trim);
+    }
+    this.learner.handle({ type: 'trim', snapshot: wholePart(checkpoint) }, now);
   }
 
   takeOutgoing(): Outgoing[] {
@@ -189,20 +230,42 @@ export class Proposer implements ProtocolNode {
 
   // ------------------------------------------------------------------------------- election
 
-  /** The highest id heard from within the leader timeout; a proposer always counts itself. */
+  /**
+   * Who should lead: a live leader, else the highest id that recently said it can lead (it hears
+   * enough acceptors); a proposer always counts itself.
+   */
   private electedLeader(now: number): number {
     // A live leader keeps leading: a proposer that rejoins, whatever its id, does not disrupt it.
-    // Two leaders that hear each other settle on the higher id.
+    // Two leaders that hear each other settle on the higher id. Claims come only from current
+    // ballots and from leaders that still hear a quorum (see `noteLeading`).
     let leader = this.phase === 'leading' ? this.id : -1;
     for (let id = 0; id < this.options.proposers; id++) {
       if (id !== this.id && id > leader && now - this.lastLeading[id]! < this.options.leaderTimeoutMs) leader = id;
     }
     if (leader >= 0) return leader;
-    // Nobody leads: the highest id heard from recently campaigns.
+    // Nobody leads: the highest id that can lead campaigns. One that hears the other proposers
+    // but not the acceptors must not hold everyone back.
     for (let id = this.options.proposers - 1; id > this.id; id--) {
-      if (now - this.lastHeard[id]! < this.options.leaderTimeoutMs) return id;
+      if (now - this.lastCanLead[id]! < this.options.leaderTimeoutMs) return id;
     }
     return this.id;
+  }
+
+  /** Heard from at least `needed` acceptors within the leader timeout. */
+  private hearsAcceptors(now: number, needed: number): boolean {
+    let heard = 0;
+    for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;
+    return heard >= needed;
+  }
+
+  /** Whether we could lead now: a leader needs a phase-2 quorum, a candidate both quorums. */
+  private canLead(now: number): boolean {
+    const { phase1Quorum, phase2Quorum } = this.options;
+    return this.hearsAcceptors(now, this.phase === 'leading' ? phase2Quorum : Math.max(phase1Quorum, phase2Quorum));
+  }
+
+  private noteAcceptor(acceptor: number, now: number): void {
+    if (acceptor < this.lastHeardAcceptor.length) this.lastHeardAcceptor[acceptor] = now;
   }
 
   /**
@@ -219,12 +282,13 @@ export class Proposer implements ProtocolNode {
     this.lastHeartbeatAt = now;
     const beat: HeartbeatMessage = {
       type: 'heartbeat', from: this.id, ballot: this.ballot, leading: this.phase === 'leading', decided: this.learner.delivered,
+      quorum: this.canLead(now),
     };
     this.outbox.send(TO_PROPOSERS, beat);
     this.outbox.send(TO_LEARNERS, beat);
-    // A leader that has nothing to propose would otherwise never learn that a rival has since
-    // won the acceptors over (and decided instances it does not know): acceptors nack a stale one.
-    if (this.phase === 'leading') this.outbox.send(TO_ACCEPTORS, beat);
+    // Acceptors answer every heartbeat (`alive`), so each proposer knows whether it could lead;
+    // and a leader with nothing to propose learns that a rival has since won them over (nack).
+    this.outbox.send(TO_ACCEPTORS, beat);
   }
 
   private noteAlive(proposer: number, now: number): void {
@@ -237,9 +301,12 @@ export class Proposer implements ProtocolNode {
 
   private onHeartbeat(m: HeartbeatMessage, now: number): void {
     this.noteAlive(m.from, now);
-    if (m.leading) this.noteLeading(m.from, now);
-    if (m.from < this.options.proposers) this.proposerProgress[m.from] = m.decided;
     this.noteBallot(m.ballot);
+    if (m.quorum && m.from < this.options.proposers && m.from !== this.id) this.lastCanLead[m.from] = now;
+    // A deposed leader (its ballot is below one we have seen) that has not noticed yet, or one
+    // that lost its quorum, is no reason to step down or to wait.
+    if (m.leading && m.quorum && compareBallots(m.ballot, this.highestSeen) >= 0) this.noteLeading(m.from, now);
+    if (m.from < this.options.proposers) this.proposerProgress[m.from] = m.decided;
     this.learn(m, now);
   }
 
@@ -255,6 +322,7 @@ export class Proposer implements ProtocolNode {
     this.queue = [];
     this.queueHead = 0;
     this.ordering.clear();
+    this.registering.clear();
     this.updateGauges();
   }
 
@@ -279,12 +347,15 @@ export class Proposer implements ProtocolNode {
   private onPromise(m: PromiseMessage, now: number): void {
     if (this.phase !== 'preparing' || !sameBallot(m.ballot, this.ballot) || m.acceptor >= this.options.acceptors) return;
     let c = this.promises.get(m.acceptor);
-    if (!c || c.chunks !== m.chunks) {
-      c = { chunks: m.chunks, received: new Map() };
+    // Chunks of an answer cut at an older trim point are stale: never combine two answers.
+    if (c && m.cutAt < c.cutAt) return;
+    if (!c || m.cutAt > c.cutAt || c.chunks !== m.chunks) {
+      c = { cutAt: m.cutAt, chunks: m.chunks, received: new Map(), parts: [] };
       this.promises.set(m.acceptor, c);
     }
+    if (c.received.has(m.chunk)) return;
     c.received.set(m.chunk, m.accepted);
-    if (m.trimmed) c.trimmed = m.trimmed;
+    if (m.trimmed) c.parts.push(m.trimmed);
     let complete = 0;
     for (const p of this.promises.values()) if (p.received.size === p.chunks) complete++;
     if (complete >= this.options.phase1Quorum) this.finishPhase1(now);
@@ -296,11 +367,12 @@ export class Proposer implements ProtocolNode {
     // every learner: never propose there; continue from the newest such snapshot if we lag it.
     let trimmed: DeliverySnapshot | undefined;
     for (const c of this.promises.values()) {
-      const t = c.trimmed;
-      if (t && (!trimmed || t.instance > trimmed.instance)) trimmed = t;
+      if (c.received.size !== c.chunks || c.parts.length === 0) continue;
+      const t = joinSnapshot(c.parts);
+      if (!trimmed || t.instance > trimmed.instance) trimmed = t;
     }
     if (trimmed && trimmed.instance > this.learner.delivered) {
-      this.learner.handle({ type: 'trimmed', snapshot: trimmed }, now);
+      this.learner.skipTo(trimmed);
       this.drainLearner();
     }
     const start = Math.max(this.prepareFrom, trimmed?.instance ?? 0);
@@ -350,20 +422,26 @@ export class Proposer implements ProtocolNode {
   // ------------------------------------------------------------------------------- phase 2
 
   private onSubmit(m: SubmitMessage, now: number): void {
-    this.positions.forgetBelow(m.client, m.completedBelow);
     if (this.phase === 'follower') {
       this.metrics.submissionsIgnored += m.values.length;
       return;
     }
+    if (m.client === REGISTRATION_CLIENT) return this.onRegister(m.values, now);
+    this.positions.forgetBelow(m.client, m.completedBelow);
     const notices: CommitNotice[] = [];
     let seqs = this.ordering.get(m.client);
     if (!seqs) this.ordering.set(m.client, (seqs = new Set()));
     for (const s of m.values) {
-      if (this.learner.hasDelivered(s.client, s.seq)) {
+      const admission = this.learner.admission(s.client, s.seq);
+      if (admission === 'duplicate') {
         // Delivered below a snapshot this proposer continued from, the position can be unknown:
         // still end the client's wait rather than let it resend forever.
         const position = this.positions.find(s.client, s.seq) ?? UNKNOWN_POSITION;
         notices.push({ client: s.client, seq: s.seq, position });
+        continue;
+      }
+      if (admission === 'expired') {
+        notices.push({ client: s.client, seq: s.seq, position: SESSION_EXPIRED });
         continue;
       }
       if (seqs.has(s.seq)) continue; // already queued or in flight
@@ -371,6 +449,22 @@ export class Proposer implements ProtocolNode {
       this.queue.push(s);
     }
     if (notices.length && this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
+    this.proposeWhileRoom(now);
+  }
+
+  /** A client asks for a session: order its registration like a value, once per nonce. */
+  private onRegister(entries: readonly Submission[], now: number): void {
+    for (const s of entries) {
+      const nonce = s.value as string;
+      const client = this.registered.get(nonce);
+      if (client !== undefined) {
+        if (this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'registered', nonce, client });
+        continue;
+      }
+      if (this.registering.has(nonce)) continue;
+      this.registering.add(nonce);
+      this.queue.push(s);
+    }
     this.proposeWhileRoom(now);
   }
 
@@ -437,6 +531,10 @@ export class Proposer implements ProtocolNode {
 
   private markOrdering(batch: Batch): void {
     for (const s of batch) {
+      if (s.client === REGISTRATION_CLIENT) {
+        this.registering.add(s.value as string);
+        continue;
+      }
       let seqs = this.ordering.get(s.client);
       if (!seqs) this.ordering.set(s.client, (seqs = new Set()));
       seqs.add(s.seq);
@@ -451,23 +549,44 @@ export class Proposer implements ProtocolNode {
     this.proposeWhileRoom(now);
   }
 
-  /** Free the window for delivered instances, remember positions, and ack clients if leading. */
+  /**
+   * Free the window for delivered instances, remember positions and registrations, and answer
+   * clients if leading. The log may have jumped past instances we proposed (a trim snapshot from
+   * an acceptor): proposing continues above it.
+   */
   private drainLearner(): void {
-    const deliveries = this.learner.takeDeliveries();
-    for (let instance = this.releasedBelow; instance < this.learner.delivered; instance++) {
-      const f = this.inFlight.get(instance);
-      if (!f) continue;
-      for (const s of f.batch) this.ordering.get(s.client)?.delete(s.seq);
-      this.inFlight.delete(instance);
+    const delivered = this.learner.delivered;
+    if (delivered - this.releasedBelow > this.inFlight.size) {
+      for (const [instance, f] of this.inFlight) if (instance < delivered) this.release(instance, f);
+    } else {
+      for (let instance = this.releasedBelow; instance < delivered; instance++) {
+        const f = this.inFlight.get(instance);
+        if (f) this.release(instance, f);
+      }
     }
-    this.releasedBelow = this.learner.delivered;
-    if (deliveries.length === 0) return;
+    this.releasedBelow = delivered;
+    if (this.phase === 'leading' && this.nextInstance < delivered) this.nextInstance = delivered;
+    const leading = this.phase === 'leading';
+    for (const r of this.learner.takeRegistrations()) {
+      if (!this.registered.has(r.nonce)) this.registered.set(r.nonce, r.client);
+      if (this.registered.size > RECENT_REGISTRATIONS) this.registered.delete(this.registered.keys().next().value as string);
+      if (leading) this.outbox.send(TO_CLIENTS, { type: 'registered', nonce: r.nonce, client: this.registered.get(r.nonce)! });
+    }
     const notices: CommitNotice[] = [];
-    for (const d of deliveries) {
+    for (const r of this.learner.takeRefusals()) notices.push({ client: r.client, seq: r.seq, position: SESSION_EXPIRED });
+    for (const d of this.learner.takeDeliveries()) {
       this.positions.add(d.client, d.seq, d.position);
       notices.push({ client: d.client, seq: d.seq, position: d.position });
     }
-    if (this.phase === 'leading') this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
+    if (leading && notices.length) this.outbox.send(TO_CLIENTS, { type: 'committed', entries: notices });
+  }
+
+  private release(instance: number, f: InFlight): void {
+    for (const s of f.batch) {
+      if (s.client === REGISTRATION_CLIENT) this.registering.delete(s.value as string);
+      else this.ordering.get(s.client)?.delete(s.seq);
+    }
+    this.inFlight.delete(instance);
   }
 
   private onCatchup(m: CatchupMessage): void {
@@ -475,7 +594,10 @@ export class Proposer implements ProtocolNode {
     let from = m.from;
     const trimPoint = this.learner.trimPoint;
     if (trimPoint && from < trimPoint.instance) {
-      this.outbox.send(m.requester, { type: 'trimmed', snapshot: trimPoint });
+      if (this.trimPointParts?.instance !== trimPoint.instance) {
+        this.trimPointParts = { instance: trimPoint.instance, parts: splitSnapshot(trimPoint, this.options.batchMaxBytes) };
+      }
+      for (const part of this.trimPointParts.parts) this.outbox.send(m.requester, { type: 'trimmed', snapshot: part });
       from = trimPoint.instance;
     }
     const to = Math.min(m.to, this.learner.delivered);

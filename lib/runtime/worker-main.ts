@@ -10,7 +10,8 @@ import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
 import { openDurableAcceptor } from './durable-acceptor.js';
 import { Acceptor } from '../protocol/acceptor.js';
-import { formatBallot, nodeKey } from '../protocol/ballot.js';
+import { randomBytes } from 'node:crypto';
+import { formatBallot } from '../protocol/ballot.js';
 import { Client } from '../protocol/client.js';
 import { Learner } from '../protocol/learner.js';
 import type { Payload } from '../protocol/messages.js';
@@ -38,7 +39,7 @@ function buildNode(): ProtocolNode {
     case 'proposers': return new Proposer(init.id, options, { incarnation: init.incarnation, random: Math.random });
     case 'acceptors': return durable?.acceptor ?? new Acceptor(init.id, options, init.restored);
     case 'learners': return new Learner(init.id, options);
-    case 'clients': return new Client(init.id, nodeKey(init.id, init.incarnation), options);
+    case 'clients': return new Client(init.id, options, { nonce: () => randomBytes(16).toString('hex') });
   }
 }
 

@@ -36,6 +36,17 @@ export class InvariantChecker {
   private readonly submitted = new Map<string, Payload>();
   private readonly learnerProgress = new Map<string, number>();
   private readonly promisedPositions = new Map<string, number>();
+  /** Session key → the client incarnation that owns it (deliveries name sessions). */
+  private readonly sessionOwner = new Map<number, number>();
+
+  /** A client incarnation learned that `session` is its key. */
+  bindSession(session: number, client: number): void {
+    const owner = this.sessionOwner.get(session);
+    if (owner !== undefined && owner !== client) {
+      throw new InvariantViolation('integrity', `session ${session} issued to client ${owner} and to client ${client}`);
+    }
+    this.sessionOwner.set(session, client);
+  }
 
   submit(client: number, seq: number, value: Payload): void {
     this.submitted.set(key(client, seq), value);
@@ -52,7 +63,9 @@ export class InvariantChecker {
       throw new InvariantViolation('no-regression', `${learner} delivered position ${d.position}, expected ${expected}`);
     }
     this.learnerProgress.set(learner, expected + 1);
-    const k = key(d.client, d.seq);
+    const owner = this.sessionOwner.get(d.client);
+    if (owner === undefined) throw new InvariantViolation('validity', `${learner} delivered a value of session ${d.client}, which no client holds`);
+    const k = key(owner, d.seq);
     const value = this.submitted.get(k);
     if (value === undefined || !sameValue(value, d.value)) {
       throw new InvariantViolation('validity', `${learner} delivered ${k}=${show(d.value)} which was never submitted` +
@@ -64,13 +77,13 @@ export class InvariantChecker {
       if (earlier !== undefined) {
         throw new InvariantViolation('integrity', `${k} delivered at position ${d.position} and at ${earlier}`);
       }
-      this.reference.push({ client: d.client, seq: d.seq, value: d.value });
+      this.reference.push({ client: owner, seq: d.seq, value: d.value });
       this.positionOf.set(k, d.position);
       const promised = this.promisedPositions.get(k);
       if (promised !== undefined && promised !== d.position) {
         throw new InvariantViolation('position', `client was told ${k} is at ${promised}, learners deliver it at ${d.position}`);
       }
-    } else if (ref.client !== d.client || ref.seq !== d.seq) {
+    } else if (ref.client !== owner || ref.seq !== d.seq) {
       throw new InvariantViolation('agreement', `${learner} delivered ${k} at position ${d.position}, ` +
         `another learner delivered ${key(ref.client, ref.seq)} there`);
     }
@@ -89,6 +102,7 @@ export class InvariantChecker {
   complete(client: number, seq: number, position: number): void {
     const k = key(client, seq);
     if (!this.submitted.has(k)) throw new InvariantViolation('validity', `completion for unknown submission ${k}`);
+    if (position === -2) return; // session expired: outcome unknown, delivered at most once (checked by integrity)
     if (position === -1) {
       if (!this.positionOf.has(k)) throw new InvariantViolation('position', `${k} completed as trimmed but never delivered`);
       return;

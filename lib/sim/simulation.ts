@@ -152,7 +152,12 @@ export class Simulation {
         slot.syncDue = false;
         break;
       case 'learners': slot.node = new Learner(slot.id, this.options); break;
-      case 'clients': slot.node = new Client(slot.id, nodeKey(slot.id, incarnation), this.options); break;
+      case 'clients': {
+        const nonces = this.rng.fork();
+        const hex = (): string => Math.floor(nonces.next() * 2 ** 32).toString(16).padStart(8, '0');
+        slot.node = new Client(slot.id, this.options, { nonce: () => hex() + hex() });
+        break;
+      }
     }
   }
 
@@ -181,7 +186,7 @@ export class Simulation {
         const client = e.slot.node as Client | undefined;
         if (!client) return; // a crashed client submits nothing
         const seq = client.submit(e.value, this.now);
-        this.checker.submit(client.key, seq, e.value);
+        this.checker.submit(this.clientIdentity(e.slot), seq, e.value);
         this.submitted++;
         this.afterStep(e.slot);
         return;
@@ -217,6 +222,11 @@ export class Simulation {
     for (const slot of this.slots) if (!slot.node) this.boot(slot);
   }
 
+  /** Who submitted, for the checker: one client incarnation (its sessions map to it). */
+  private clientIdentity(slot: Slot): number {
+    return nodeKey(slot.id, slot.incarnation);
+  }
+
   private slot(group: Group, id: number): Slot {
     return this.byGroup.get(group)![id]!;
   }
@@ -235,7 +245,9 @@ export class Simulation {
       }
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
     } else if (node instanceof Client) {
-      for (const c of node.takeCompletions()) this.checker.complete(node.key, c.seq, c.position);
+      // A client learns its session key before any value travels under it: bind it now.
+      if (node.session !== undefined) this.checker.bindSession(node.session, this.clientIdentity(slot));
+      for (const c of node.takeCompletions()) this.checker.complete(this.clientIdentity(slot), c.seq, c.position);
     } else if (node instanceof Acceptor) {
       return this.persistThenAnswer(slot, node);
     }

@@ -12,15 +12,17 @@ export function formatEvent(e: HistoryEntry): string {
 }
 
 const batch = (b: Batch): string =>
-  b.length === 0 ? 'no-op' : b.slice(0, 4).map((s) => `${s.client % 2 ** 32}:${s.seq}`).join(',') + (b.length > 4 ? `,+${b.length - 4}` : '');
+  b.length === 0 ? 'no-op' : b.slice(0, 4).map((s) => s.client === 0 ? `register:${String(s.value)}` : `${s.client}:${s.seq}`).join(',') + (b.length > 4 ? `,+${b.length - 4}` : '');
 
 export function formatMessage(m: Message): string {
   switch (m.type) {
     case 'submit': return `submit [${batch(m.values)}]`;
-    case 'heartbeat': return `heartbeat from ${m.from} b=${formatBallot(m.ballot)}${m.leading ? ' leading' : ''} decided<${m.decided}`;
+    case 'heartbeat': return `heartbeat from ${m.from} b=${formatBallot(m.ballot)}${m.leading ? ' leading' : ''}` +
+      `${m.quorum ? '' : ' no-quorum'} decided<${m.decided}`;
     case 'prepare': return `prepare b=${formatBallot(m.ballot)} from ${m.from}`;
-    case 'promise': return `promise b=${formatBallot(m.ballot)} a=${m.acceptor} chunk ${m.chunk + 1}/${m.chunks} ` +
-      `[${m.accepted.map((e) => `${e.instance}@${formatBallot(e.ballot)}`).join(' ')}]`;
+    case 'promise': return `promise b=${formatBallot(m.ballot)} a=${m.acceptor} cut@${m.cutAt} chunk ${m.chunk + 1}/${m.chunks} ` +
+      `[${m.accepted.map((e) => `${e.instance}@${formatBallot(e.ballot)}`).join(' ')}]` +
+      (m.trimmed ? ` trimmed@${m.trimmed.instance} part ${m.trimmed.part + 1}/${m.trimmed.parts}` : '');
     case 'nack': return `nack b=${formatBallot(m.ballot)} promised=${formatBallot(m.promised)} a=${m.acceptor}`;
     case 'accept': return `accept b=${formatBallot(m.ballot)} i=${m.instance} [${batch(m.batch)}]`;
     case 'accepted': return `accepted b=${formatBallot(m.ballot)} i=${m.instance} a=${m.acceptor}`;
@@ -28,7 +30,10 @@ export function formatMessage(m: Message): string {
     case 'decided': return `decided [${m.entries.map((e) => e.instance).join(' ')}]`;
     case 'committed': return `committed [${m.entries.map((e) => `${e.seq}@${e.position}`).join(' ')}]`;
     case 'progress': return `progress learner ${m.learner} delivered<${m.delivered}`;
-    case 'trim': return `trim below ${m.snapshot.instance} (position ${m.snapshot.position})`;
-    case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position})`;
+    case 'trim': return `trim below ${m.snapshot.instance} (position ${m.snapshot.position}) part ${m.snapshot.part + 1}/${m.snapshot.parts}`;
+    case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position}) part ${m.snapshot.part + 1}/${m.snapshot.parts}`;
+    case 'registered': return `registered ${m.nonce} as session ${m.client}`;
+    case 'alive': return `alive a=${m.acceptor} promised=${formatBallot(m.promised)}`;
+    default: return (m as { type: string }).type;
   }
 }

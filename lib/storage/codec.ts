@@ -52,8 +52,11 @@ export { tableCrc32 };
 // File header.
 
 export const MAGIC = 0x4c415850; // "PXAL" read as u32 little-endian
-/** 2: trim records carry a full `DeliverySnapshot` (1 had only the trim instance). */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: trim records carry a full `DeliverySnapshot` (1 had only the trim instance).
+ * 3: snapshots carry client sessions (the next session key, each session's last active instance).
+ */
+export const FORMAT_VERSION = 3;
 export const FILE_HEADER_BYTES = 16;
 export const FRAME_HEADER_BYTES = 12;
 /** Largest record body accepted when reading; anything bigger is damage. */
@@ -118,8 +121,8 @@ export function encodeRecord(r: AcceptorRecord): Buffer {
   switch (r.kind) {
     case 'promise': bodyBytes = 1 + 16; break;
     case 'trim': {
-      bodyBytes = 1 + 16 + 4;
-      for (const c of r.snapshot.clients) bodyBytes += 20 + 8 * c.above.length;
+      bodyBytes = 1 + 24 + 4;
+      for (const c of r.snapshot.clients) bodyBytes += 28 + 8 * c.above.length;
       break;
     }
     case 'accept': {
@@ -155,13 +158,15 @@ export function encodeRecord(r: AcceptorRecord): Buffer {
       break;
     case 'trim': {
       frame[at++] = TRIM;
-      const { instance, position, clients } = r.snapshot;
+      const { instance, position, nextClient, clients } = r.snapshot;
       at = writeU64(frame, instance, at);
       at = writeU64(frame, position, at);
+      at = writeU64(frame, nextClient, at);
       frame.writeUInt32LE(clients.length, at); at += 4;
       for (const c of clients) {
         at = writeU64(frame, c.client, at);
         at = writeU64(frame, c.low, at);
+        at = writeU64(frame, c.active, at);
         frame.writeUInt32LE(c.above.length, at); at += 4;
         for (const seq of c.above) at = writeU64(frame, seq, at);
       }
@@ -234,21 +239,23 @@ export function decodeRecord(body: Buffer): AcceptorRecord {
     case TRIM: {
       const instance = readU64(body, at);
       const position = readU64(body, at + 8);
-      const count = body.readUInt32LE(at + 16);
-      at += 20;
-      if (count > (body.length - at) / 20) throw new RangeError(`client count ${count} exceeds record size`);
+      const nextClient = readU64(body, at + 16);
+      const count = body.readUInt32LE(at + 24);
+      at += 28;
+      if (count > (body.length - at) / 28) throw new RangeError(`client count ${count} exceeds record size`);
       const clients = new Array<ClientMark>(count);
       for (let i = 0; i < count; i++) {
         const client = readU64(body, at);
         const low = readU64(body, at + 8);
-        const n = body.readUInt32LE(at + 16);
-        at += 20;
+        const active = readU64(body, at + 16);
+        const n = body.readUInt32LE(at + 24);
+        at += 28;
         if (n > (body.length - at) / 8) throw new RangeError(`above count ${n} exceeds record size`);
         const above = new Array<number>(n);
         for (let k = 0; k < n; k++, at += 8) above[k] = readU64(body, at);
-        clients[i] = { client, low, above };
+        clients[i] = { client, low, above, active };
       }
-      record = { kind: 'trim', snapshot: { instance, position, clients } };
+      record = { kind: 'trim', snapshot: { instance, position, nextClient, clients } };
       break;
     }
     case ACCEPT: {

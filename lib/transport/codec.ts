@@ -12,7 +12,7 @@
  *            head = len * 8 + isBytes * 4 + sameClient * 2 + nextSeq
  *            (sameClient: client as the previous one; nextSeq: seq = previous seq + 1)
  *  committed entries travel as runs (client, seq, position + 1, length) of consecutive seqs/positions
- *  (position -1, "unknown", travels as 0)
+ *  (position -1, "unknown", travels as 1; -2, "session expired", as 0)
  * ```
  *
  * Decoding never throws: random bytes, truncations, unknown versions, absurd lengths or counts
@@ -21,14 +21,15 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type {
-  AcceptedEntry, Batch, ClientMark, CommitNotice, DecidedEntry, DeliverySnapshot, Destination, Group, Message, PromiseMessage,
+  AcceptedEntry, Batch, ClientMark, CommitNotice, DecidedEntry, Destination, Group, Message, PromiseMessage, SnapshotPart,
   Submission,
 } from '../protocol/messages.js';
 import { GROUPS, isMessage } from '../protocol/messages.js';
 import type { Ballot } from '../protocol/ballot.js';
 import type { Endpoint } from './transport.js';
 
-export const FRAME_VERSION = 1;
+/** 2: client sessions (registered, session-expired notices), alive, promise answer ids, snapshot parts. */
+export const FRAME_VERSION = 2;
 const MAGIC_0 = 0x50; // 'P'
 const MAGIC_1 = 0x58; // 'X'
 const FLAG_HMAC = 1;
@@ -196,9 +197,25 @@ class Reader {
  */
 const TYPE_CODES: Partial<Record<Message['type'], number>> = {
   submit: 1, heartbeat: 2, prepare: 3, promise: 4, nack: 5, accept: 6, accepted: 7, catchup: 8, decided: 9, committed: 10,
-  progress: 11, trim: 12, trimmed: 13,
+  progress: 11, trim: 12, trimmed: 13, registered: 14, alive: 15,
 };
 const GENERIC_CODE = 0x7f;
+
+function writeString(w: Writer, v: string): void {
+  const len = Buffer.byteLength(v, 'utf8');
+  w.varint(len);
+  w.ensure(len);
+  w.buf.write(v, w.pos, len, 'utf8');
+  w.pos += len;
+}
+
+function readString(r: Reader): string {
+  const len = r.varint();
+  if (len > r.left) throw MALFORMED;
+  const v = r.buf.toString('utf8', r.pos, r.pos + len);
+  r.pos += len;
+  return v;
+}
 
 function writeBallot(w: Writer, b: Ballot): void {
   w.varint(b.round);
@@ -327,7 +344,7 @@ function writeCommitted(w: Writer, entries: readonly CommitNotice[]): void {
       if (f.client !== e.client || f.seq !== e.seq + (j - i) || f.position !== e.position + (j - i)) break;
       j++;
     }
-    runs.push(e.client, e.seq, e.position + 1, j - i); // +1: UNKNOWN_POSITION (-1) travels as 0
+    runs.push(e.client, e.seq, e.position + 2, j - i); // +2: UNKNOWN_POSITION (-1) and SESSION_EXPIRED (-2) stay unsigned
     i = j;
   }
   w.varint(runs.length / 4);
@@ -340,7 +357,7 @@ function readCommitted(r: Reader): CommitNotice[] {
   for (let i = 0; i < runs; i++) {
     const client = r.varint();
     const seq = r.varint();
-    const position = r.varint() - 1;
+    const position = r.varint() - 2;
     const length = r.varint();
     if (length < 1 || entries.length + length > MAX_COMMIT_ENTRIES) throw MALFORMED;
     if (seq + length > Number.MAX_SAFE_INTEGER || position + length > Number.MAX_SAFE_INTEGER) throw MALFORMED;
@@ -380,32 +397,40 @@ function readDecidedEntries(r: Reader): DecidedEntry[] {
   return entries;
 }
 
-function writeSnapshot(w: Writer, s: DeliverySnapshot): void {
+function writeSnapshotPart(w: Writer, s: SnapshotPart): void {
   w.varint(s.instance);
   w.varint(s.position);
+  w.varint(s.nextClient);
+  w.varint(s.part);
+  w.varint(s.parts);
   w.varint(s.clients.length);
   for (const c of s.clients) {
     w.varint(c.client);
     w.varint(c.low);
+    w.varint(c.active);
     w.varint(c.above.length);
     for (const seq of c.above) w.varint(seq);
   }
 }
 
-function readSnapshot(r: Reader): DeliverySnapshot {
+function readSnapshotPart(r: Reader): SnapshotPart {
   const instance = r.varint();
   const position = r.varint();
-  const n = r.count(3);
+  const nextClient = r.varint();
+  const part = r.varint();
+  const parts = r.varint();
+  const n = r.count(4);
   const clients: ClientMark[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const client = r.varint();
     const low = r.varint();
+    const active = r.varint();
     const k = r.count(1);
     const above: number[] = new Array(k);
     for (let j = 0; j < k; j++) above[j] = r.varint();
-    clients[i] = { client, low, above };
+    clients[i] = { client, low, above, active };
   }
-  return { instance, position, clients };
+  return { instance, position, nextClient, clients, part, parts };
 }
 
 /** JSON with byte values as {"$bytes": base64}, for message types without a compact encoding. */
@@ -450,7 +475,7 @@ function encodeMessage(w: Writer, m: Message): void {
     case 'heartbeat':
       w.varint(m.from);
       writeBallot(w, m.ballot);
-      w.u8(m.leading ? 1 : 0);
+      w.u8((m.leading ? 1 : 0) | (m.quorum ? 2 : 0));
       w.varint(m.decided);
       return;
     case 'prepare':
@@ -461,11 +486,12 @@ function encodeMessage(w: Writer, m: Message): void {
       writeBallot(w, m.ballot);
       w.varint(m.acceptor);
       w.varint(m.from);
+      w.varint(m.cutAt);
       w.varint(m.chunk);
       w.varint(m.chunks);
       writeAcceptedEntries(w, m.accepted);
       w.u8(m.trimmed ? 1 : 0);
-      if (m.trimmed) writeSnapshot(w, m.trimmed);
+      if (m.trimmed) writeSnapshotPart(w, m.trimmed);
       return;
     case 'nack':
       writeBallot(w, m.ballot);
@@ -500,7 +526,15 @@ function encodeMessage(w: Writer, m: Message): void {
       return;
     case 'trim':
     case 'trimmed':
-      writeSnapshot(w, m.snapshot);
+      writeSnapshotPart(w, m.snapshot);
+      return;
+    case 'registered':
+      writeString(w, m.nonce);
+      w.varint(m.client);
+      return;
+    case 'alive':
+      w.varint(m.acceptor);
+      writeBallot(w, m.promised);
       return;
     default:
       throw new EncodeError(`no encoding for message type ${String((m as { type: unknown }).type)}`);
@@ -515,16 +549,21 @@ function decodeMessage(r: Reader): Message {
       const completedBelow = r.varint();
       return { type: 'submit', client, completedBelow, values: readBatch(r, client) };
     }
-    case TYPE_CODES.heartbeat:
-      return { type: 'heartbeat', from: r.varint(), ballot: readBallot(r), leading: r.bool(), decided: r.varint() };
+    case TYPE_CODES.heartbeat: {
+      const from = r.varint();
+      const ballot = readBallot(r);
+      const flags = r.u8();
+      if (flags > 3) throw MALFORMED;
+      return { type: 'heartbeat', from, ballot, leading: (flags & 1) !== 0, decided: r.varint(), quorum: (flags & 2) !== 0 };
+    }
     case TYPE_CODES.prepare:
       return { type: 'prepare', ballot: readBallot(r), from: r.varint() };
     case TYPE_CODES.promise: {
       const promise: PromiseMessage = {
-        type: 'promise', ballot: readBallot(r), acceptor: r.varint(), from: r.varint(), chunk: r.varint(), chunks: r.varint(),
-        accepted: readAcceptedEntries(r),
+        type: 'promise', ballot: readBallot(r), acceptor: r.varint(), from: r.varint(), cutAt: r.varint(), chunk: r.varint(),
+        chunks: r.varint(), accepted: readAcceptedEntries(r),
       };
-      return r.bool() ? { ...promise, trimmed: readSnapshot(r) } : promise;
+      return r.bool() ? { ...promise, trimmed: readSnapshotPart(r) } : promise;
     }
     case TYPE_CODES.nack:
       return { type: 'nack', ballot: readBallot(r), promised: readBallot(r), acceptor: r.varint() };
@@ -545,9 +584,13 @@ function decodeMessage(r: Reader): Message {
     case TYPE_CODES.progress:
       return { type: 'progress', learner: r.varint(), delivered: r.varint() };
     case TYPE_CODES.trim:
-      return { type: 'trim', snapshot: readSnapshot(r) };
+      return { type: 'trim', snapshot: readSnapshotPart(r) };
     case TYPE_CODES.trimmed:
-      return { type: 'trimmed', snapshot: readSnapshot(r) };
+      return { type: 'trimmed', snapshot: readSnapshotPart(r) };
+    case TYPE_CODES.registered:
+      return { type: 'registered', nonce: readString(r), client: r.varint() };
+    case TYPE_CODES.alive:
+      return { type: 'alive', acceptor: r.varint(), promised: readBallot(r) };
     case GENERIC_CODE:
       return readGeneric(r);
     default:

@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import type { Destination, Message } from '../../lib/protocol/index.js';
 import { batchSize, resolveOptions } from '../../lib/protocol/index.js';
 import {
-  EncodeError, HMAC_BYTES, MAX_COMMIT_ENTRIES, MAX_DATAGRAM_BYTES, decodeFrame, encodeFrames, keyFromSecret,
+  EncodeError, FRAME_VERSION, HMAC_BYTES, MAX_BATCH_BYTES_FOR_DATAGRAM, MAX_COMMIT_ENTRIES, MAX_DATAGRAM_BYTES, decodeFrame, encodeFrames,
+  keyFromSecret, splitMessage,
 } from '../../lib/transport/codec.js';
+import { Acceptor } from '../../lib/protocol/acceptor.js';
+import { joinSnapshot, splitSnapshot } from '../../lib/protocol/snapshot-parts.js';
+import type { ClientMark, DeliverySnapshot, Outgoing } from '../../lib/protocol/messages.js';
 import { checkBatchFits, createReceiver, emptyTransportMetrics, maxBatchBytesFor } from '../../lib/transport/udp-multicast.js';
 import { ConfigFileError, parseConfig } from '../../lib/config-file.js';
 import { CLI_PATH } from './netns.js';
@@ -129,11 +133,74 @@ describe('datagram codec', () => {
     expect(decodeFrame(signed, key).ok).to.equal(true);
   });
 
+  it('every message type, at its largest under the largest configuration, fits one signed datagram or splits', () => {
+    const o = resolveOptions({ proposers: 4, acceptors: 31, batchMaxBytes: MAX_BATCH_BYTES_FOR_DATAGRAM, maxSessions: 1 << 20 });
+    const big = Number.MAX_SAFE_INTEGER;
+    const huge = { round: big, node: big };
+    const key = keyFromSecret('k');
+    // The largest value a client accepts, from the largest key and seq; a batch of many small ones.
+    const oneValue = [{ client: big, seq: big, value: 'x'.repeat(o.batchMaxBytes - 24) }];
+    const many = Array.from({ length: Math.floor(o.batchMaxBytes / 25) }, (_, i) => ({ client: big - i, seq: big - i, value: '' }));
+    // A filter snapshot far beyond one datagram: 20,000 sessions, some with long `above` lists.
+    const clients: ClientMark[] = Array.from({ length: 20_000 }, (_, i) => ({
+      client: big - i, low: big - 10_000, above: i % 100 === 0 ? Array.from({ length: 3000 }, (_, k) => big - k) : [], active: big,
+    }));
+    const snapshot: DeliverySnapshot = { instance: big, position: big, nextClient: big, clients };
+    const parts = splitSnapshot(snapshot, o.batchMaxBytes);
+    expect(parts.length).to.be.greaterThan(10);
+    expect(joinSnapshot(parts)).to.deep.equal(snapshot);
+    // Promise chunks and below-trim answers come from a real acceptor holding all of that.
+    const acceptor = new Acceptor(30, o, {
+      promised: { round: big - 1, node: big }, trimmed: { ...snapshot, instance: 100 },
+      accepted: [
+        { instance: 100, ballot: huge, batch: oneValue }, { instance: 101, ballot: huge, batch: many },
+        ...Array.from({ length: 500 }, (_, i) => ({ instance: 102 + i, ballot: huge, batch: oneValue.map((v) => ({ ...v, value: 'y'.repeat(300) })) })),
+      ],
+    });
+    acceptor.handle({ type: 'prepare', ballot: huge, from: 0 });
+    acceptor.handle({ type: 'accept', ballot: huge, instance: 5, batch: [] });
+    const fromAcceptor = acceptor.takeOutgoing().map((out: Outgoing) => out.message);
+    expect(fromAcceptor.filter((m) => m.type === 'promise').length).to.be.greaterThan(parts.length);
+    expect(fromAcceptor.filter((m) => m.type === 'trimmed').length).to.equal(parts.length);
+    const largest: Message[] = [
+      ...fromAcceptor,
+      { type: 'submit', client: big, completedBelow: big, values: oneValue },
+      { type: 'submit', client: big, completedBelow: big, values: many.map((v) => ({ ...v, client: big })) },
+      { type: 'accept', ballot: huge, instance: big, batch: oneValue },
+      { type: 'accept', ballot: huge, instance: big, batch: many },
+      { type: 'accepted', ballot: huge, instance: big, acceptor: 30 },
+      { type: 'heartbeat', from: 3, ballot: huge, leading: true, decided: big, quorum: true },
+      { type: 'prepare', ballot: huge, from: big },
+      { type: 'nack', ballot: huge, promised: huge, acceptor: 30 },
+      { type: 'alive', acceptor: 30, promised: huge },
+      { type: 'catchup', requester: { group: 'proposers', member: 3 }, from: big, to: big },
+      { type: 'decided', entries: [{ instance: big, batch: oneValue }] },
+      { type: 'decided', entries: Array.from({ length: 2000 }, (_, i) => ({ instance: big - i, batch: many.slice(0, 10) })) },
+      { type: 'committed', entries: Array.from({ length: MAX_COMMIT_ENTRIES }, (_, i) => ({ client: big - i, seq: big - i, position: i % 2 ? -2 : big - 2 - i })) },
+      { type: 'progress', learner: 2 ** 20, delivered: big },
+      { type: 'registered', nonce: 'n'.repeat(64), client: big },
+      ...parts.map((part): Message => ({ type: 'trim', snapshot: part })),
+    ];
+    const seen = new Set<string>();
+    for (const m of largest) {
+      seen.add(m.type);
+      const { frames, oversize } = encodeFrames(TO, FROM, [m], { key });
+      expect(oversize.map((x) => x.type), m.type).to.deep.equal([]);
+      for (const f of frames) expect(f.length, m.type).to.be.at.most(MAX_DATAGRAM_BYTES);
+      if (frames.length > 1) expect(splitMessage(m), `${m.type} needed ${frames.length} datagrams`).to.not.equal(undefined);
+    }
+    const allTypes = ['submit', 'heartbeat', 'prepare', 'promise', 'nack', 'accept', 'accepted', 'catchup', 'decided', 'committed',
+      'registered', 'alive', 'progress', 'trim', 'trimmed'];
+    expect([...seen].sort()).to.deep.equal(allTypes.sort());
+  });
+
   it('drops wrong versions, truncations and absurd counts without throwing', () => {
     const frame = encodeFrames(TO, FROM, sampleMessages()).frames[0]!;
-    const v2 = Buffer.from(frame);
-    v2[2] = 2;
-    expect(decodeFrame(v2)).to.include({ ok: false, reason: 'version' });
+    const other = Buffer.from(frame);
+    other[2] = FRAME_VERSION + 1;
+    expect(decodeFrame(other)).to.include({ ok: false, reason: 'version' });
+    other[2] = FRAME_VERSION - 1;
+    expect(decodeFrame(other)).to.include({ ok: false, reason: 'version' });
     for (let n = 0; n < frame.length; n += 7) expect(decodeFrame(frame.subarray(0, n)).ok).to.equal(false);
     // header + count 1 + a decided message claiming 2^40 entries
     const absurd = Buffer.concat([frame.subarray(0, 8), Buffer.from([0, 1, 9, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20])]);

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import {
-  Acceptor, Client, type Group, Learner, type Message, Proposer, type ProtocolNode, nodeKey, resolveOptions,
+  Acceptor, Client, type Group, Learner, type Message, Proposer, type ProtocolNode, resolveOptions,
 } from '../../lib/protocol/index.js';
 import { MAX_DATAGRAM_BYTES, encodeFrames, keyFromSecret } from '../../lib/transport/codec.js';
 import { type TransportMetrics, createReceiver, emptyTransportMetrics } from '../../lib/transport/udp-multicast.js';
@@ -22,7 +22,7 @@ function makeNode(group: Group): ProtocolNode {
     case 'proposers': return new Proposer(1, options, { incarnation: 42, random: seededRandom(1) });
     case 'learners': return new Learner(1, options);
     case 'clients': {
-      const c = new Client(1, nodeKey(1, 7), options);
+      const c = new Client(1, options, { nonce: () => 'fuzz-nonce-000001' });
       c.submit('hello', 0);
       return c;
     }

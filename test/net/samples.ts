@@ -17,18 +17,21 @@ export function submissions(n: number, client = CLIENT, seq0 = 0): Submission[] 
 export function sampleMessages(): Message[] {
   const batch = submissions(40);
   const mixed: Submission[] = [...submissions(3), ...submissions(2, nodeKey(3, 1), 10), ...submissions(2, CLIENT, 100)];
-  const snapshot = { instance: 40, position: 1234, clients: [{ client: CLIENT, low: 90, above: [92, 95] }, { client: 1, low: 0, above: [] }] };
+  const snapshot = {
+    instance: 40, position: 1234, nextClient: CLIENT + 1, part: 0, parts: 1,
+    clients: [{ client: CLIENT, low: 90, above: [92, 95], active: 39 }, { client: 1, low: 0, above: [], active: 3 }],
+  };
   return [
     { type: 'submit', client: CLIENT, completedBelow: 12, values: submissions(30) },
     { type: 'submit', client: CLIENT, completedBelow: 0, values: [] },
-    { type: 'heartbeat', from: 1, ballot: BALLOT, leading: true, decided: 99 },
-    { type: 'heartbeat', from: 0, ballot: { round: 0, node: 0 }, leading: false, decided: 0 },
+    { type: 'heartbeat', from: 1, ballot: BALLOT, leading: true, decided: 99, quorum: true },
+    { type: 'heartbeat', from: 0, ballot: { round: 0, node: 0 }, leading: false, decided: 0, quorum: false },
     { type: 'prepare', ballot: BALLOT, from: 17 },
     {
-      type: 'promise', ballot: BALLOT, acceptor: 2, from: 17, chunk: 0, chunks: 2,
+      type: 'promise', ballot: BALLOT, acceptor: 2, from: 17, cutAt: 0, chunk: 0, chunks: 2,
       accepted: [{ instance: 17, ballot: OLD_BALLOT, batch }, { instance: 19, ballot: OLD_BALLOT, batch: [] }],
     },
-    { type: 'promise', ballot: BALLOT, acceptor: 0, from: 50, chunk: 1, chunks: 2, accepted: [], trimmed: snapshot },
+    { type: 'promise', ballot: BALLOT, acceptor: 0, from: 50, cutAt: 40, chunk: 1, chunks: 2, accepted: [], trimmed: snapshot },
     { type: 'nack', ballot: OLD_BALLOT, promised: BALLOT, acceptor: 1 },
     { type: 'accept', ballot: BALLOT, instance: 2 ** 40, batch: mixed },
     { type: 'accept', ballot: BALLOT, instance: 0, batch: [] },
@@ -40,11 +43,14 @@ export function sampleMessages(): Message[] {
       type: 'committed',
       entries: [
         { client: CLIENT, seq: 0, position: 5 }, { client: CLIENT, seq: 1, position: 6 }, { client: CLIENT, seq: 2, position: 7 },
-        { client: 9, seq: 40, position: 8 }, { client: CLIENT, seq: 3, position: 10 },
+        { client: 9, seq: 40, position: 8 }, { client: CLIENT, seq: 3, position: 10 }, { client: CLIENT, seq: 4, position: -1 },
+        { client: CLIENT, seq: 5, position: -2 },
       ],
     },
     { type: 'progress', learner: 1, delivered: 77 },
     { type: 'trim', snapshot },
-    { type: 'trimmed', snapshot: { instance: 0, position: 0, clients: [] } },
+    { type: 'trimmed', snapshot: { instance: 0, position: 0, nextClient: 1, part: 1, parts: 3, clients: [] } },
+    { type: 'registered', nonce: '0123456789abcdef0123', client: 77 },
+    { type: 'alive', acceptor: 4, promised: BALLOT },
   ];
 }

@@ -71,14 +71,15 @@ describe('Acceptor', () => {
   it('forgets trimmed instances, reports its trim point in promises, and logs every change for storage', () => {
     const a = new Acceptor(0, options(), undefined, { logWrites: true });
     for (let i = 0; i < 4; i++) a.handle({ type: 'accept', ballot: ballot(1, 0), instance: i, batch: batchOf(value(1, i)) });
-    const snapshot = { instance: 2, position: 2, clients: [{ client: 1, low: 2, above: [] }] };
-    a.handle({ type: 'trim', snapshot });
+    const snapshot = { instance: 2, position: 2, nextClient: 2, clients: [{ client: 1, low: 2, above: [], active: 1 }] };
+    a.handle({ type: 'trim', snapshot: { ...snapshot, part: 0, parts: 1 } });
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 1, batch: batchOf(value(1, 1)) }); // stray retransmission
     a.takeOutgoing();
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
-    const [promise] = ofType(a.takeOutgoing(), 'promise');
-    expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([2, 3]);
-    expect(promise!.trimmed).to.deep.equal(snapshot);
+    const chunks = ofType(a.takeOutgoing(), 'promise');
+    expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
+    expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
+    expect(chunks.map((c) => [c.cutAt, c.chunk, c.chunks])).to.deep.equal([[2, 0, 2], [2, 1, 2]]);
     const replayed = applyAcceptorRecords(EMPTY_ACCEPTOR_STATE, a.takeWrites());
     expect(replayed).to.deep.equal(a.snapshot());
   });

@@ -67,13 +67,23 @@ describe('Protocol core', () => {
   });
 
   describe('Client', () => {
+    /** A client whose session the log registered as `key`, at time 0. */
+    function registered(key: number, extra: Parameters<typeof options>[0] = {}): Client {
+      const c = new Client(0, options(extra), { nonce: () => 'nonce-0123456789' });
+      const [register] = ofType(c.takeOutgoing(), 'submit');
+      expect(register).to.deep.include({ client: 0, values: [{ client: 0, seq: 0, value: 'nonce-0123456789' }] });
+      c.handle({ type: 'registered', nonce: 'nonce-0123456789', client: key }, 0);
+      expect(c.session).to.equal(key);
+      return c;
+    }
+
     it('sends everything submitted in one turn as one submit, and resends what is not decided', () => {
-      const c = new Client(0, 77, options({ clientRetryMs: 100 }));
+      const c = registered(77, { clientRetryMs: 100 });
       c.submit('a', 0);
       c.submit('b', 0);
       const [submit] = ofType(c.takeOutgoing(), 'submit');
-      expect(submit!.values.map((v) => [v.seq, v.value])).to.deep.equal([[0, 'a'], [1, 'b']]);
-      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 4 }, { client: 78, seq: 1, position: 5 }] });
+      expect(submit!.values.map((v) => [v.client, v.seq, v.value])).to.deep.equal([[77, 0, 'a'], [77, 1, 'b']]);
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 4 }, { client: 78, seq: 1, position: 5 }] }, 0);
       expect(c.takeCompletions()).to.deep.equal([{ seq: 0, position: 4 }]);
       c.tick(50);
       expect(c.takeOutgoing()).to.have.length(0);
@@ -84,7 +94,7 @@ describe('Protocol core', () => {
     });
 
     it('backs off while resends go unanswered, and returns to the base interval once acks arrive', () => {
-      const c = new Client(0, 77, options({ clientRetryMs: 100 }));
+      const c = registered(77, { clientRetryMs: 100 });
       c.submit('a', 0);
       c.submit('b', 0);
       c.takeOutgoing();
@@ -94,7 +104,10 @@ describe('Protocol core', () => {
         if (c.takeOutgoing().length) resendTimes.push(t);
       }
       expect(resendTimes.slice(0, 4)).to.deep.equal([100, 300, 700, 1500]);
-      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] });
+      c.handle({ type: 'committed', entries: [{ client: 78, seq: 0, position: 0 }] }, 1500); // not ours: no reset
+      c.tick(1590);
+      expect(c.takeOutgoing()).to.have.length(0);
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] }, 1500);
       c.tick(1590);
       expect(c.takeOutgoing()).to.have.length(0);
       c.tick(1600);
@@ -102,7 +115,7 @@ describe('Protocol core', () => {
     });
 
     it('refuses a value no batch could ever carry, with a named error', () => {
-      const c = new Client(0, 1, options({ batchMaxBytes: 100 }));
+      const c = new Client(0, options({ batchMaxBytes: 100 }), { nonce: () => 'nonce-0123456789' });
       expect(() => c.submit('x'.repeat(200), 0)).to.throw(ValueTooLargeError, /exceeds/);
       expect(c.pendingCount).to.equal(0);
     });

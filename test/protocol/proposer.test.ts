@@ -9,9 +9,15 @@ function proposer(id = 1, extra = {}, incarnation = 1): Proposer {
   return new Proposer(id, options(extra), { incarnation, random: () => 0.5 });
 }
 
+/** The acceptors answer `p`'s heartbeats: it hears enough of them to lead (CheckQuorum). */
+function hearAcceptors(p: Proposer, now: number, acceptors = [0, 1, 2]): void {
+  for (const a of acceptors) p.handle({ type: 'alive', acceptor: a, promised: ballot(0, 0, 0) }, now);
+}
+
 /** Runs phase 1 for `p` with promises from acceptors 0 and 1 carrying `accepted`. */
 function elect(p: Proposer, now = 0, accepted: Parameters<typeof promise>[2] = []): Outgoing[] {
   p.tick(now - 100); // start-up: listen for a live leader first
+  hearAcceptors(p, now);
   p.tick(now);
   const [prepare] = ofType(p.takeOutgoing(), 'prepare');
   p.handle(promise(prepare!.ballot, 0, accepted), now);
@@ -19,8 +25,21 @@ function elect(p: Proposer, now = 0, accepted: Parameters<typeof promise>[2] = [
   return p.takeOutgoing();
 }
 
+/**
+ * Opens client sessions 1..count through the log (a registration is ordered like a value, here
+ * at instance `at`), so that their values count; returns the 'registered' answers.
+ */
+function openSessions(p: Proposer, count: number, at = 0, now = 0): Outgoing[] {
+  const values = Array.from({ length: count }, (_, i) => ({ client: 0, seq: 0, value: `nonce-${String(i).padStart(10, '0')}` }));
+  p.handle({ type: 'submit', client: 0, completedBelow: 0, values }, now);
+  const [accept] = ofType(p.takeOutgoing(), 'accept');
+  expect(accept!.instance).to.equal(at);
+  decide(p, at, accept!.ballot, now);
+  return p.takeOutgoing();
+}
+
 function promise(b: Ballot, acceptor: number, accepted: { instance: number; ballot: Ballot; batch: ReturnType<typeof batchOf> }[]) {
-  return { type: 'promise' as const, ballot: b, acceptor, from: 0, chunk: 0, chunks: 1, accepted };
+  return { type: 'promise' as const, ballot: b, acceptor, from: 0, cutAt: 0, chunk: 0, chunks: 1, accepted };
 }
 
 function decide(p: Proposer, instance: number, b: Ballot, now = 0): void {
@@ -33,6 +52,7 @@ describe('Proposer', () => {
     const p = proposer(1);
     p.tick(0);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
+    hearAcceptors(p, 20);
     p.tick(40);
     const [prepare] = ofType(p.takeOutgoing(), 'prepare');
     expect(prepare).to.deep.include({ from: 0 });
@@ -43,11 +63,12 @@ describe('Proposer', () => {
   it('a live leader is not disrupted by a proposer that rejoins with a higher id', () => {
     const rejoining = proposer(1);
     rejoining.tick(0);
-    rejoining.handle({ type: 'heartbeat', from: 0, ballot: ballot(3, 0), leading: true, decided: 0 }, 20);
+    rejoining.handle({ type: 'heartbeat', from: 0, ballot: ballot(3, 0), leading: true, decided: 0, quorum: true }, 20);
     rejoining.tick(40);
     rejoining.tick(150);
     expect(ofType(rejoining.takeOutgoing(), 'prepare')).to.have.length(0);
     rejoining.tick(400); // the leader went silent (a tick after a long gap only counts as a stall)
+    hearAcceptors(rejoining, 400);
     rejoining.tick(401);
     expect(ofType(rejoining.takeOutgoing(), 'prepare')[0]!.ballot.round).to.equal(4);
   });
@@ -55,10 +76,10 @@ describe('Proposer', () => {
   it('a tick after a stall of its own does not declare the leader dead before reading the queued heartbeats', () => {
     const p = proposer(0);
     p.tick(0);
-    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 10);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0, quorum: true }, 10);
     p.tick(500); // our event loop was blocked for 490 ms
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
-    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 501);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0, quorum: true }, 501);
     p.tick(505);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
   });
@@ -67,10 +88,11 @@ describe('Proposer', () => {
     const p = proposer(0);
     p.tick(0);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
-    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 }, 150);
+    p.handle({ type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0, quorum: true }, 150);
     p.tick(250);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0);
     p.tick(350);
+    hearAcceptors(p, 390);
     p.tick(400); // leader silent for longer than leaderTimeoutMs
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(1);
   });
@@ -91,7 +113,7 @@ describe('Proposer', () => {
   it('a leader cuts a batch as soon as the window has room (no batching delay) and sends 2a to acceptors, learners and proposers', () => {
     const p = proposer(1);
     elect(p);
-    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [value(5, 0), value(5, 1)] }, 1);
+    p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [value(1, 0), value(1, 1)] }, 1);
     const out = p.takeOutgoing();
     expect(out.filter((o) => o.message.type === 'accept').map((o) => o.to.group).sort()).to.deep.equal(['acceptors', 'learners', 'proposers']);
     expect(ofType(out, 'accept')[0]!.batch).to.have.length(2);
@@ -100,36 +122,39 @@ describe('Proposer', () => {
   it('keeps at most `window` instances in flight and proposes more as they are decided', () => {
     const p = proposer(1, { window: 2, batchMaxValues: 1 });
     elect(p);
-    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2, 3, 4].map((s) => value(5, s)) }, 1);
+    openSessions(p, 1);
+    p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [0, 1, 2, 3, 4].map((s) => value(1, s)) }, 1);
     const first = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
-    expect(first.map((a) => a.instance)).to.deep.equal([0, 1]);
-    decide(p, 0, first[0]!.ballot, 2);
+    expect(first.map((a) => a.instance)).to.deep.equal([1, 2]);
+    decide(p, 1, first[0]!.ballot, 2);
     const out = p.takeOutgoing();
-    expect(ofType(out.filter((o) => o.to.group === 'acceptors'), 'accept').map((a) => a.instance)).to.deep.equal([2]);
-    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 5, seq: 0, position: 0 }]);
+    expect(ofType(out.filter((o) => o.to.group === 'acceptors'), 'accept').map((a) => a.instance)).to.deep.equal([3]);
+    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 1, seq: 0, position: 0 }]);
   });
 
   it('does not propose a retransmitted submission that is already in flight, and re-acks a delivered one', () => {
     const p = proposer(1);
     elect(p);
-    const submit = { type: 'submit' as const, client: 5, completedBelow: 0, values: [value(5, 0)] };
+    openSessions(p, 1);
+    const submit = { type: 'submit' as const, client: 1, completedBelow: 0, values: [value(1, 0)] };
     p.handle(submit, 1);
     const [accept] = ofType(p.takeOutgoing(), 'accept');
     p.handle(submit, 2);
     expect(ofType(p.takeOutgoing(), 'accept')).to.have.length(0);
-    decide(p, 0, accept!.ballot, 3);
+    decide(p, 1, accept!.ballot, 3);
     p.takeOutgoing();
     p.handle(submit, 4);
     const out = p.takeOutgoing();
     expect(ofType(out, 'accept')).to.have.length(0);
-    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 5, seq: 0, position: 0 }]);
+    expect(ofType(out, 'committed')[0]!.entries).to.deep.equal([{ client: 1, seq: 0, position: 0 }]);
   });
 
   it('retransmits 2a that no quorum answered', () => {
     const p = proposer(1, { retransmitMs: 100 });
     elect(p);
-    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [value(5, 0)] }, 0);
+    p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [value(1, 0)] }, 0);
     p.takeOutgoing();
+    hearAcceptors(p, 50);
     p.tick(50);
     expect(ofType(p.takeOutgoing(), 'accept')).to.have.length(0);
     p.tick(120);
@@ -146,6 +171,7 @@ describe('Proposer', () => {
     p.tick(11);
     expect(ofType(p.takeOutgoing(), 'prepare')).to.have.length(0); // backs off first
     p.tick(1000);
+    hearAcceptors(p, 1000);
     p.tick(1001);
     const [prepare] = ofType(p.takeOutgoing(), 'prepare');
     expect(prepare!.ballot.round).to.equal(8);
@@ -156,6 +182,7 @@ describe('Proposer', () => {
     const after = proposer(1, {}, 2);
     for (const p of [before, after]) {
       p.tick(0);
+      hearAcceptors(p, 40);
       p.tick(50);
     }
     const [a] = ofType(before.takeOutgoing(), 'prepare');
@@ -167,9 +194,11 @@ describe('Proposer', () => {
   it('trims below the slowest learner (minus a margin) and answers catch-up below the trim point with the snapshot', () => {
     const p = proposer(1, { learners: 2, trimKeepInstances: 2, batchMaxValues: 1, proposers: 2 });
     elect(p);
-    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2, 3, 4, 5, 6, 7].map((s) => value(5, s)) }, 1);
+    openSessions(p, 1);
+    p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [0, 1, 2, 3, 4, 5, 6].map((s) => value(1, s)) }, 1);
     const accepts = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
     for (const a of accepts) decide(p, a.instance, a.ballot, 2);
+    hearAcceptors(p, 3);
     p.handle({ type: 'progress', learner: 0, delivered: 8 }, 3);
     p.tick(4);
     expect(ofType(p.takeOutgoing(), 'trim')).to.have.length(0); // learner 1 has delivered nothing
@@ -177,7 +206,7 @@ describe('Proposer', () => {
     p.tick(6);
     const trims = ofType(p.takeOutgoing(), 'trim');
     expect(trims).to.have.length(2); // to acceptors and proposers
-    expect(trims[0]!.snapshot).to.include({ instance: 5, position: 5 });
+    expect(trims[0]!.snapshot).to.include({ instance: 5, position: 4, nextClient: 2, part: 0, parts: 1 });
     p.handle({ type: 'catchup', requester: { group: 'learners', member: 1 }, from: 0, to: 8 }, 7);
     const out = p.takeOutgoing();
     expect(ofType(out, 'trimmed')[0]!.snapshot.instance).to.equal(5);
@@ -188,7 +217,8 @@ describe('Proposer', () => {
     const p = proposer(1, { batchMaxBytes: 100 });
     const follower = proposer(0);
     elect(p);
-    p.handle({ type: 'submit', client: 5, completedBelow: 0, values: [0, 1, 2].map((s) => value(5, s, 'x'.repeat(40))) }, 1);
+    openSessions(p, 1);
+    p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [0, 1, 2].map((s) => value(1, s, 'x'.repeat(40))) }, 1);
     const accepts = ofType(p.takeOutgoing().filter((o) => o.to.group === 'acceptors'), 'accept');
     for (const a of accepts) decide(p, a.instance, a.ballot, 2);
     p.takeOutgoing();
@@ -200,6 +230,6 @@ describe('Proposer', () => {
     expect(out.every((o) => o.to.group === 'learners' && o.to.member === 4)).to.equal(true);
     const decided = ofType(out, 'decided');
     expect(decided.length).to.be.greaterThan(1);
-    expect(decided.flatMap((d) => d.entries.map((e) => e.instance))).to.deep.equal(accepts.map((a) => a.instance));
+    expect(decided.flatMap((d) => d.entries.map((e) => e.instance))).to.deep.equal([0, ...accepts.map((a) => a.instance)]);
   });
 });

@@ -21,7 +21,8 @@ const accept = (instance: number, round: number, batch: Batch): AcceptorRecord =
 const value16 = (i: number) => `v${String(i).padStart(15, '0')}`;
 /** A delivery snapshot at `instance`, with a filter state worth round-tripping. */
 const snap = (instance: number): DeliverySnapshot => ({
-  instance, position: instance * 3 + 1, clients: [{ client: 7, low: instance, above: [instance + 2, instance + 5] }, { client: 2 ** 40, low: 0, above: [] }],
+  instance, position: instance * 3 + 1, nextClient: 2 ** 40 + 1,
+  clients: [{ client: 7, low: instance, above: [instance + 2, instance + 5], active: instance }, { client: 2 ** 40, low: 0, above: [], active: 0 }],
 });
 const trim = (instance: number): AcceptorRecord => ({ kind: 'trim', snapshot: snap(instance) });
 
@@ -90,8 +91,8 @@ describe('Acceptor storage: record encoding', () => {
     const records: AcceptorRecord[] = [
       { kind: 'promise', ballot: { round: max, node: max } },
       { kind: 'promise', ballot: ZERO_BALLOT },
-      { kind: 'trim', snapshot: { instance: max, position: max, clients: [{ client: max, low: max, above: [max, 0] }] } },
-      { kind: 'trim', snapshot: { instance: 0, position: 0, clients: [] } },
+      { kind: 'trim', snapshot: { instance: max, position: max, nextClient: max, clients: [{ client: max, low: max, above: [max, 0], active: max }] } },
+      { kind: 'trim', snapshot: { instance: 0, position: 0, nextClient: 1, clients: [] } },
       trim(12),
       accept(max, 3, TRICKY.map((v, i) => sub(max - i, i, v))),
       accept(0, 0, []),
@@ -109,7 +110,7 @@ describe('Acceptor storage: record encoding', () => {
   it('refuses values that are not strings or bytes, and integers beyond 2^53', () => {
     expect(() => encodeRecord(accept(0, 1, [{ client: 1, seq: 0, value: 5 as unknown as string }]))).to.throw(TypeError);
     const trimAt = (instance: number, position: number, low: number, above: number[]): AcceptorRecord =>
-      ({ kind: 'trim', snapshot: { instance, position, clients: [{ client: 1, low, above }] } });
+      ({ kind: 'trim', snapshot: { instance, position, nextClient: 2, clients: [{ client: 1, low, above, active: 0 }] } });
     expect(() => encodeRecord(trimAt(2 ** 53, 0, 0, []))).to.throw(RangeError);
     expect(() => encodeRecord(trimAt(-1, 0, 0, []))).to.throw(RangeError);
     expect(() => encodeRecord(trimAt(1, 2 ** 53, 0, []))).to.throw(RangeError);

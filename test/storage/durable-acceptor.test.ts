@@ -135,7 +135,7 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     expect(disk.accepted.map((e) => e.instance)).to.deep.equal([0]);
     // A turn that wrote nothing costs no I/O: no fsync, no write.
     const { fsyncs, writes } = held.metrics;
-    transport.receive({ type: 'heartbeat', from: 1, ballot: ballot(5, 1), leading: true, decided: 0 });
+    transport.receive({ type: 'heartbeat', from: 1, ballot: ballot(5, 1), leading: true, decided: 0, quorum: true });
     await turns();
     await durable.persist();
     expect([held.metrics.fsyncs, held.metrics.writes]).to.deep.equal([fsyncs, writes]);
@@ -160,20 +160,20 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
   });
 
   it('a trim survives a restart: trimmed instances stay forgotten and the promise reports the snapshot', async () => {
-    const snapshot = { instance: 2, position: 7, clients: [{ client: 1, low: 2, above: [5] }, { client: 9, low: 0, above: [] }] };
+    const snapshot = { instance: 2, position: 7, nextClient: 10, clients: [{ client: 1, low: 2, above: [5], active: 1 }, { client: 9, low: 0, above: [], active: 0 }] };
     const a = await openAt();
     for (const instance of [0, 1, 2, 3]) {
       a.acceptor.handle({ type: 'accept', ballot: ballot(1, 1), instance, batch: batchOf(value(1, instance)) });
     }
-    a.acceptor.handle({ type: 'trim', snapshot });
+    a.acceptor.handle({ type: 'trim', snapshot: { ...snapshot, part: 0, parts: 1 } });
     await a.persist();
     await a.close();
     const b = await openAt();
     expect(b.store.recovered.trimmed).to.deep.equal(snapshot);
     b.acceptor.handle({ type: 'prepare', ballot: ballot(2, 2), from: 0 });
-    const [promise] = ofType(b.acceptor.takeOutgoing(), 'promise');
-    expect(promise!.trimmed).to.deep.equal(snapshot);
-    expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([2, 3]);
+    const chunks = ofType(b.acceptor.takeOutgoing(), 'promise');
+    expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
+    expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
   });
 
   it('refuses a directory already open in this thread, under any spelling, until it is closed', async () => {
@@ -254,7 +254,7 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     expect(store!.metrics.compactions).to.equal(0); // no trim yet: nothing to gain
     for (let i = 400; i < 1000; i++) {
       accept(i);
-      if (i % 50 === 0) d.acceptor.handle({ type: 'trim', snapshot: { instance: i - 20, position: i - 20, clients: [] } });
+      if (i % 50 === 0) d.acceptor.handle({ type: 'trim', snapshot: { instance: i - 20, position: i - 20, nextClient: 1, clients: [], part: 0, parts: 1 } });
       persists.push(d.persist());
       if (i % 10 === 0) await turns(1);
     }
@@ -277,7 +277,7 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
       d.acceptor.handle({ type: 'accept', ballot: ballot(1, 1), instance: i, batch: batchOf(value(1, i)) });
     }
     await d.persist();
-    d.acceptor.handle({ type: 'trim', snapshot: { instance: 5, position: 5, clients: [] } });
+    d.acceptor.handle({ type: 'trim', snapshot: { instance: 5, position: 5, nextClient: 1, clients: [], part: 0, parts: 1 } });
     await d.persist().catch(() => undefined); // starts the compaction (this flush may or may not beat it)
     await turns();
     await expectRejects(d.persist(), StorageUnavailableError);

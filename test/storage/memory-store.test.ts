@@ -28,7 +28,7 @@ describe('Acceptor storage: in-memory twin for the simulator', () => {
   });
 
   it('compaction keeps exactly the live state, durably even under none', async () => {
-    const snapshot = { instance: 2, position: 2, clients: [{ client: 1, low: 3, above: [] }] };
+    const snapshot = { instance: 2, position: 2, nextClient: 2, clients: [{ client: 1, low: 3, above: [], active: 1 }] };
     const s = new MemoryAcceptorStore('none');
     s.append([accept(0), accept(1), accept(2), { kind: 'trim', snapshot }]);
     await s.compact();

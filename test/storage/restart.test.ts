@@ -51,7 +51,7 @@ describe('Acceptor storage: a restarted acceptor', () => {
     }
     // Refused and record-free messages persist nothing.
     await handleDurably(a, store, { type: 'accept', ballot: ballot(0, 1), instance: 9, batch: batchOf(value(1, 9)) });
-    await handleDurably(a, store, { type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0 });
+    await handleDurably(a, store, { type: 'heartbeat', from: 1, ballot: ballot(1, 1), leading: true, decided: 0, quorum: true });
     expect(store.metrics.records).to.equal(3);
     const again = await openAcceptorStore(dir, { sync: 'batch' });
     const b = resume(again);
@@ -63,13 +63,13 @@ describe('Acceptor storage: a restarted acceptor', () => {
   });
 
   it('trimming across a crash: the trim point and its delivery snapshot survive, trimmed instances stay forgotten', async () => {
-    const snapshot = { instance: 2, position: 5, clients: [{ client: 1, low: 2, above: [4] }] };
+    const snapshot = { instance: 2, position: 5, nextClient: 2, clients: [{ client: 1, low: 2, above: [4], active: 1 }] };
     const store = await openAcceptorStore(dir, { sync: 'batch' });
     const a = resume(store);
     for (const instance of [0, 1, 2, 3]) {
       await handleDurably(a, store, { type: 'accept', ballot: ballot(1, 1), instance, batch: batchOf(value(1, instance)) });
     }
-    await handleDurably(a, store, { type: 'trim', snapshot });
+    await handleDurably(a, store, { type: 'trim', snapshot: { ...snapshot, part: 0, parts: 1 } });
     // A retransmitted accept below the trim point changes nothing (and is not persisted).
     await handleDurably(a, store, { type: 'accept', ballot: ballot(1, 1), instance: 1, batch: batchOf(value(1, 1)) });
     expect(store.metrics.records).to.equal(5);
@@ -78,9 +78,9 @@ describe('Acceptor storage: a restarted acceptor', () => {
     expect(again.recovered).to.deep.equal(a.snapshot());
     const b = resume(again);
     b.handle({ type: 'prepare', ballot: ballot(2, 2), from: 0 });
-    const [promise] = ofType(b.takeOutgoing(), 'promise');
-    expect(promise!.trimmed).to.deep.equal(snapshot);
-    expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([2, 3]);
+    const chunks = ofType(b.takeOutgoing(), 'promise');
+    expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
+    expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
     await again.close();
     await store.close();
   });

@@ -28,8 +28,8 @@ function randomRecords(rng: Rng, length: number): AcceptorRecord[] {
       const batch = Array.from({ length: rng.int(3) }, (_, k) => ({ client: rng.int(4), seq: k, value: `i${instance}.${k}` }));
       records.push({ kind: 'accept', instance, ballot: ballot(), batch });
     } else {
-      const clients: ClientMark[] = Array.from({ length: rng.int(3) }, (_, c) => ({ client: c, low: rng.int(50), above: rng.chance(0.5) ? [60, 61] : [] }));
-      records.push({ kind: 'trim', snapshot: { instance: rng.int(top + 2), position: rng.int(1000), clients } });
+      const clients: ClientMark[] = Array.from({ length: rng.int(3) }, (_, c) => ({ client: c + 1, low: rng.int(50), above: rng.chance(0.5) ? [60, 61] : [], active: rng.int(10) }));
+      records.push({ kind: 'trim', snapshot: { instance: rng.int(top + 2), position: rng.int(1000), nextClient: 5, clients } });
     }
   }
   return records;

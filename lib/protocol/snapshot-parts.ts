@@ -1,0 +1,82 @@
+/**
+ * Delivery snapshots grow with the number of client sessions, so they travel in parts that
+ * each fit a message (`splitSnapshot`), and receivers act only on a whole one
+ * (`SnapshotAssembler`). Parts of one snapshot share its `instance`; a newer snapshot
+ * supersedes an older one half assembled.
+ */
+import type { ClientMark, DeliverySnapshot, SnapshotPart } from './messages.js';
+import { markSize } from './messages.js';
+
+/** Bytes of a part besides its marks (header fields). */
+const PART_HEADER_BYTES = 48;
+/** Seqs of one mark's `above` per piece when a single mark is larger than a part. */
+const SEQS_PER_PIECE = 1024;
+
+/** Cut `snapshot` into parts whose estimated size stays within `maxBytes` (at least one part). */
+export function splitSnapshot(snapshot: DeliverySnapshot, maxBytes: number): SnapshotPart[] {
+  const { instance, position, nextClient } = snapshot;
+  const slices: ClientMark[][] = [[]];
+  let bytes = PART_HEADER_BYTES;
+  for (const mark of pieces(snapshot.clients)) {
+    const size = markSize(mark);
+    if (bytes + size > maxBytes && slices[slices.length - 1]!.length > 0) {
+      slices.push([]);
+      bytes = PART_HEADER_BYTES;
+    }
+    slices[slices.length - 1]!.push(mark);
+    bytes += size;
+  }
+  return slices.map((clients, part) => ({ instance, position, nextClient, clients, part, parts: slices.length }));
+}
+
+/** Marks with long `above` lists cut into several marks of the same client. */
+function* pieces(marks: readonly ClientMark[]): Iterable<ClientMark> {
+  for (const m of marks) {
+    if (m.above.length <= SEQS_PER_PIECE) {
+      yield m;
+      continue;
+    }
+    for (let i = 0; i < m.above.length; i += SEQS_PER_PIECE) yield { ...m, above: m.above.slice(i, i + SEQS_PER_PIECE) };
+  }
+}
+
+/** Join the parts of one snapshot (all of them, any order) into the whole. */
+export function joinSnapshot(parts: readonly SnapshotPart[]): DeliverySnapshot {
+  const ordered = [...parts].sort((a, b) => a.part - b.part);
+  const { instance, position, nextClient } = ordered[0]!;
+  const byClient = new Map<number, { low: number; above: number[]; active: number }>();
+  for (const p of ordered) {
+    for (const m of p.clients) {
+      const known = byClient.get(m.client);
+      if (known) known.above.push(...m.above);
+      else byClient.set(m.client, { low: m.low, above: [...m.above], active: m.active });
+    }
+  }
+  return { instance, position, nextClient, clients: [...byClient].map(([client, m]) => ({ client, ...m })) };
+}
+
+/** The whole snapshot as one part (a snapshot that never travelled). */
+export function wholePart(snapshot: DeliverySnapshot): SnapshotPart {
+  return { ...snapshot, part: 0, parts: 1 };
+}
+
+/** Collects parts; yields a snapshot once every part of the newest one seen has arrived. */
+export class SnapshotAssembler {
+  private instance = -1;
+  private parts = new Map<number, SnapshotPart>();
+
+  /** Add a part; the whole snapshot when this part completed it, else undefined. */
+  add(part: SnapshotPart): DeliverySnapshot | undefined {
+    if (part.parts === 1) return joinSnapshot([part]);
+    if (part.instance < this.instance) return undefined;
+    if (part.instance > this.instance || [...this.parts.values()].some((p) => p.parts !== part.parts)) {
+      this.instance = part.instance;
+      this.parts = new Map();
+    }
+    this.parts.set(part.part, part);
+    if (this.parts.size < part.parts) return undefined;
+    const whole = joinSnapshot([...this.parts.values()]);
+    this.parts = new Map();
+    return whole;
+  }
+}
