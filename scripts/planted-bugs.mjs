@@ -1,113 +1,259 @@
 #!/usr/bin/env node
 // Proves the simulator has teeth: plants known protocol bugs, one at a time, into a copy of the
-// compiled core, and counts how many seeds the simulator needs to catch each. Exits non-zero if
-// a planted bug survives `--seeds` seeds or a mutation no longer matches the source.
-// Usage: node scripts/planted-bugs.mjs [--seeds 2000]
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// TypeScript source (an edit of the source, never of compiled text), compiles that copy, and
+// counts how many seeds the simulator (or the bounded explorer) needs to catch each. Exits
+// non-zero if a planted bug survives or an edit no longer matches the source (then update it:
+// the bug must still be plantable after a refactor).
+// Usage: node scripts/planted-bugs.mjs [--seeds 3000] [--only SUBSTRING] [--jobs 2]
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import ts from 'typescript';
 
+/**
+ * Each bug: the file, the exact source text it replaces, and what the simulator must see.
+ * `explore`: also (or only) run the bounded explorer with these flags.
+ */
 export const PLANTED_BUGS = [
+  // ---- acceptors
   {
     name: 'acceptor skips the ballot check on 2a',
-    file: 'lib/protocol/acceptor.js',
-    from: 'if (compareBallots(m.ballot, this.promised) < 0) {\n            this.nack(m.ballot, proposerOf(m.ballot));',
-    to: 'if (false) {\n            this.nack(m.ballot, proposerOf(m.ballot));',
+    file: 'lib/protocol/acceptor.ts',
+    from: 'private onAccept(m: AcceptMessage): void {\n    if (compareBallots(m.ballot, this.promised) < 0) {',
+    to: 'private onAccept(m: AcceptMessage): void {\n    if (false) {',
   },
   {
     name: 'acceptor promises without remembering the promise',
-    file: 'lib/protocol/acceptor.js',
-    from: 'this.promise(m.ballot);\n        this.metrics.promises++;',
+    file: 'lib/protocol/acceptor.ts',
+    from: 'this.promise(m.ballot);\n    this.metrics.promises++;',
     to: 'this.metrics.promises++;',
   },
   {
+    name: 'acceptor keeps its promise in memory only (never logged for the disk)',
+    file: 'lib/protocol/acceptor.ts',
+    from: "this.promised = ballot;\n    this.writes?.push({ kind: 'promise', ballot });",
+    to: 'this.promised = ballot;',
+  },
+  {
     name: "acceptor answers before its writes are durable (sync 'none') and crashes",
-    file: 'lib/sim/scenario.js',
+    file: 'lib/sim/scenario.ts',
     from: "acceptorStorage: { sync: 'synced', fsyncMs: ",
     // the OS writes dirty pages back seconds later; a crash in between loses promises already sent
     to: "acceptorStorage: { sync: 'none', fsyncMs: 2000 + ",
   },
   {
-    name: 'leader ignores values reported in 1b (fills with no-ops)',
-    file: 'lib/protocol/proposer.js',
-    from: 'const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];',
-    to: 'const batch = [];',
+    name: 'acceptor answers prepare from one instance above the asked one (off by one)',
+    file: 'lib/protocol/acceptor.ts',
+    from: 'const start = Math.max(from, this.trimmed?.instance ?? 0);',
+    to: 'const start = Math.max(from + 1, this.trimmed?.instance ?? 0);',
   },
   {
-    name: 'leader re-proposes the lowest-ballot value from 1b, not the highest',
-    file: 'lib/protocol/proposer.js',
-    from: 'if (!known || compareBallots(e.ballot, known.ballot) > 0)',
-    to: 'if (!known || compareBallots(e.ballot, known.ballot) < 0)',
+    name: 'acceptor silently drops 2a below its trim point (the leader never moves past it)',
+    file: 'lib/protocol/acceptor.ts',
+    from: "for (const part of this.trimmedParts) this.outbox.send(leader, { type: 'trimmed', snapshot: part });",
+    to: 'void leader;',
+  },
+  // ---- ballots and quorums
+  {
+    name: 'ballots compare by round only (two proposers in one round look equal)',
+    file: 'lib/protocol/ballot.ts',
+    from: 'return a.round !== b.round ? a.round - b.round : a.node - b.node;',
+    to: 'return a.round - b.round;',
   },
   {
     name: 'learner decides on a minority of votes',
-    file: 'lib/protocol/learner.js',
-    from: 'if (vote.count < this.options.phase2Quorum)',
-    to: 'if (vote.count < 1)',
+    file: 'lib/protocol/learner.ts',
+    from: 'if (vote.count < this.options.phase2Quorum) continue;',
+    to: 'if (vote.count < 1) continue;',
   },
   {
-    name: 'learner skips the exactly-once filter',
-    file: 'lib/protocol/learner.js',
-    from: 'if (!this.filter.admit(s.client, s.seq)) {',
-    to: 'if (false) {',
+    name: 'learner decides on a phase-1 quorum of votes (wrong with q1 < q2)',
+    file: 'lib/protocol/learner.ts',
+    from: 'if (vote.count < this.options.phase2Quorum) continue;',
+    to: 'if (vote.count < this.options.phase1Quorum) continue;',
+  },
+  {
+    name: 'leader finishes phase 1 on a phase-2 quorum of promises (wrong with q1 > q2)',
+    file: 'lib/protocol/proposer.ts',
+    from: 'if (complete >= this.options.phase1Quorum) this.finishPhase1(now);',
+    to: 'if (complete >= this.options.phase2Quorum) this.finishPhase1(now);',
+  },
+  // ---- phase 1
+  {
+    name: 'leader ignores values reported in 1b (fills with no-ops)',
+    file: 'lib/protocol/proposer.ts',
+    from: 'const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];',
+    to: 'const batch = this.learner.decidedBatch(instance) ?? [];',
+  },
+  {
+    name: 'leader re-proposes the lowest-ballot value from 1b, not the highest',
+    file: 'lib/protocol/proposer.ts',
+    from: 'if (!known || compareBallots(e.ballot, known.ballot) > 0) highest.set(e.instance, e);',
+    to: 'if (!known || compareBallots(e.ballot, known.ballot) < 0) highest.set(e.instance, e);',
+  },
+  {
+    name: 'leader combines promise chunks by count, not by answer (the chunk-mixing bug)',
+    file: 'lib/protocol/proposer.ts',
+    from: 'if (c && m.cutAt < c.cutAt) return;\n    if (!c || m.cutAt > c.cutAt || c.chunks !== m.chunks) {',
+    to: 'if (!c || c.chunks !== m.chunks) {',
+  },
+  {
+    name: 'leader uses the values of incomplete promise answers',
+    file: 'lib/protocol/proposer.ts',
+    from: 'for (const c of this.promises.values()) {\n      if (c.received.size !== c.chunks) continue;\n      for (const entries of c.received.values()) {',
+    to: 'for (const c of this.promises.values()) {\n      for (const entries of c.received.values()) {',
+  },
+  // ---- phase 2, trimming, catch-up
+  {
+    name: 'leader stops retransmitting unanswered 2a',
+    file: 'lib/protocol/proposer.ts',
+    from: 'f.sentAt = now;\n      this.metrics.retransmissions++;\n      this.broadcastAccept(instance, f.batch, now);',
+    to: 'f.sentAt = now;',
   },
   {
     name: 'leader trims without waiting for the slowest learner',
-    file: 'lib/protocol/proposer.js',
-    from: 'for (const p of this.learnerProgress)\n            below = Math.min(below, p);',
+    file: 'lib/protocol/proposer.ts',
+    from: 'for (const p of this.learnerProgress) below = Math.min(below, p);',
     to: '',
   },
   {
-    name: 'leader stops retransmitting unanswered 2a',
-    file: 'lib/protocol/proposer.js',
-    from: 'f.sentAt = now;\n            this.metrics.retransmissions++;\n            this.broadcastAccept(instance, f.batch, now);',
-    to: 'f.sentAt = now;',
+    name: 'learner continuing from a trim snapshot keeps its own filter instead of the snapshot\'s',
+    file: 'lib/protocol/learner.ts',
+    from: 'this.filter = DeliveryFilter.restore(snapshot, this.options);',
+    to: '',
+  },
+  // ---- exactly-once and positions
+  {
+    name: 'learner skips the exactly-once filter',
+    file: 'lib/protocol/learner.ts',
+    from: "if (admission !== 'new') {",
+    to: "if (admission === 'expired') {",
+  },
+  {
+    name: 'filter forgets seqs delivered above the watermark',
+    file: 'lib/protocol/delivery-filter.ts',
+    from: 'if (seq < s.low || s.above.has(seq)) return \'duplicate\';\n    if (seq === s.low) {',
+    to: 'if (seq < s.low) return \'duplicate\';\n    if (seq === s.low) {',
+  },
+  {
+    name: 'leader re-acks a delivered value with the position of the next one',
+    file: 'lib/protocol/recent-positions.ts',
+    from: 'this.bySeq.set(seq, position);',
+    to: 'this.bySeq.set(seq, position + 1);',
+  },
+  {
+    name: 'a restarted session starts over at seq 0 (reuses its first seqs)',
+    file: 'lib/protocol/client.ts',
+    from: 'firstSeq: this.nextSeq, sentAt: undefined };',
+    to: 'firstSeq: 0, sentAt: undefined };',
+  },
+  // ---- election
+  {
+    name: 'a leader ignores nacks (keeps its overtaken ballot)',
+    file: 'lib/protocol/proposer.ts',
+    from: "if (this.phase !== 'follower' && sameBallot(m.ballot, this.ballot)) this.preempted(now);",
+    to: '',
+  },
+  {
+    name: 'CheckQuorum counts acceptors ever heard, not recently heard (a cut-off leader never yields)',
+    file: 'lib/protocol/proposer.ts',
+    from: 'for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;',
+    to: 'for (const t of this.lastHeardAcceptor) if (t > -Infinity) heard++;',
   },
 ];
 
-function parseSeeds() {
-  const at = process.argv.indexOf('--seeds');
-  return at >= 0 ? Number(process.argv[at + 1]) : 2000;
+/** Compile the whole `lib/` tree of `root` into `out` (no type check: the edit is the only change). */
+function transpileTree(root, out) {
+  const walk = (dir) => readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') ? [path] : [];
+  });
+  for (const file of walk(join(root, 'lib'))) {
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023 },
+      fileName: file,
+    });
+    const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+}
+
+function run(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { maxBuffer: 64 << 20, timeout: 20 * 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/** Plant one bug into a fresh copy, then run seeds (stop at the first failure) and the explorer. */
+async function plant(bug, seeds) {
+  const dir = mkdtempSync(join(tmpdir(), 'paxos-mutant-'));
+  try {
+    const src = join(dir, 'src');
+    const out = join(dir, 'out');
+    for (const rel of walkLib('lib')) {
+      const target = join(src, rel);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(rel));
+    }
+    const path = join(src, bug.file);
+    const source = readFileSync(path, 'utf8');
+    if (!source.includes(bug.from)) return { bug, error: `edit no longer matches ${bug.file}` };
+    writeFileSync(path, source.replace(bug.from, bug.to));
+    transpileTree(src, out);
+    if (bug.explore) {
+      const r = await run([join(out, 'lib/sim/explore-cli.js'), ...bug.explore]);
+      const m = /explored (\d+) states, (\d+) violations/.exec(r.stdout);
+      if (m && Number(m[2]) > 0) return { bug, caughtBy: `explorer after ${m[1]} states`, detail: firstViolation(r.stdout) };
+      if (bug.exploreOnly) return { bug };
+    }
+    const r = await run([join(out, 'lib/sim/cli.js'), '--seeds', String(seeds), '--stop-on-failure']);
+    const failed = /seed (\d+) FAILED (.*?)  \(replay/.exec(r.stdout);
+    if (failed) return { bug, caughtBy: `seed ${failed[1]}`, seeds: Number(failed[1]), detail: failed[2] };
+    // A run that did not get to its summary line proves nothing: report it, never count it as caught.
+    if (!/sim: \d+ seeds/.test(r.stdout)) return { bug, error: `the simulator did not run: ${(r.stderr || r.stdout).slice(-400)}` };
+    return { bug };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function firstViolation(text) {
+  return (/VIOLATION (.*)/.exec(text)?.[1] ?? '').slice(0, 120);
+}
+
+function walkLib(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walkLib(path) : [path];
+  });
 }
 
 async function main() {
-  const maxSeeds = parseSeeds();
-  let survived = 0;
-  for (const bug of PLANTED_BUGS) {
-    const dir = mkdtempSync(join(tmpdir(), 'paxos-mutant-'));
-    try {
-      cpSync('dist/lib', join(dir, 'lib'), { recursive: true });
-      const path = join(dir, bug.file);
-      const source = readFileSync(path, 'utf8');
-      if (!source.includes(bug.from)) throw new Error(`mutation "${bug.name}" no longer matches ${bug.file}`);
-      writeFileSync(path, source.replace(bug.from, bug.to));
-      const { Simulation } = await import(pathToFileURL(join(dir, 'lib/sim/simulation.js')).href);
-      const { scenarioFromSeed } = await import(pathToFileURL(join(dir, 'lib/sim/scenario.js')).href);
-      let caughtAt;
-      let violation;
-      for (let seed = 1; seed <= maxSeeds && caughtAt === undefined; seed++) {
-        let result;
-        try {
-          result = new Simulation(scenarioFromSeed(seed)).run();
-        } catch (err) {
-          result = { ok: false, violation: { message: `crash: ${err.message}` } };
-        }
-        if (!result.ok) {
-          caughtAt = seed;
-          violation = result.violation.message;
-        }
-      }
-      if (caughtAt === undefined) survived++;
-      console.log(caughtAt === undefined
-        ? `SURVIVED ${bug.name}: no violation in ${maxSeeds} seeds`
-        : `caught   ${bug.name}: seed ${caughtAt} (${caughtAt} seeds) -> ${violation.slice(0, 110)}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '3000' }, only: { type: 'string' }, jobs: { type: 'string' } } });
+  const seeds = Number(values.seeds);
+  const bugs = PLANTED_BUGS.filter((b) => !values.only || b.name.includes(values.only));
+  const jobs = Number(values.jobs ?? Math.max(1, Math.min(2, cpus().length)));
+  const results = new Array(bugs.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: jobs }, async () => {
+    while (next < bugs.length) {
+      const i = next++;
+      results[i] = await plant(bugs[i], seeds);
+      const r = results[i];
+      console.log(r.error ? `BROKEN   ${r.bug.name}: ${r.error}`
+        : r.caughtBy ? `caught   ${r.bug.name}: ${r.caughtBy} -> ${String(r.detail).slice(0, 110)}`
+          : `SURVIVED ${r.bug.name}: no violation in ${seeds} seeds${r.bug.explore ? ' or the explorer' : ''}`);
     }
-  }
-  console.log(`planted bugs: ${PLANTED_BUGS.length - survived} caught, ${survived} survived`);
-  process.exitCode = survived ? 1 : 0;
+  }));
+  const caught = results.filter((r) => r.caughtBy).length;
+  console.log(`planted bugs: ${caught} caught, ${results.length - caught} survived`);
+  process.exitCode = caught === results.length ? 0 : 1;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
