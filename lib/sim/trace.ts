@@ -30,5 +30,11 @@ export function formatMessage(m: Message): string {
     case 'progress': return `progress learner ${m.learner} delivered<${m.delivered}`;
     case 'trim': return `trim below ${m.snapshot.instance} (position ${m.snapshot.position})`;
     case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position})`;
+    default: {
+      // A message type this formatter does not know yet ('register', 'registered', ...).
+      const other = m as { type: string };
+      const text = JSON.stringify(other, (_k, v: unknown) => (v instanceof Uint8Array ? `bytes[${v.byteLength}]` : v));
+      return `${other.type} ${text.length > 200 ? `${text.slice(0, 200)}...` : text}`;
+    }
   }
 }
