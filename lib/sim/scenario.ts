@@ -152,7 +152,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
       offsetMs: drift ? rng.int(100_000) : 0,
     };
   }
-  const healAtMs = faulty ? rng.between(1500, 4000) : 0;
+  const healAtMs = faulty || slow ? rng.between(1500, 4000) : 0;
   const faults: Fault[] = [];
   const permanent = faulty && mix !== 'lossy' && rng.chance(0.25) ? permanentFailures(rng, shape, protocol, healAtMs) : [];
   faults.push(...permanent);

@@ -23,6 +23,9 @@ import { SimClient } from './sim-client.js';
 import { formatEvent, type HistoryEntry } from './trace.js';
 import { type WireCodec, REAL_CODEC, throughWire } from './wire.js';
 
+/** Periodic chatter a quiet history leaves out. */
+const QUIET_TYPES: ReadonlySet<string> = new Set(['heartbeat', 'progress']);
+
 interface Slot {
   readonly group: Group;
   readonly id: number;
@@ -78,6 +81,8 @@ export interface SimOptions {
   historySize?: number;
   /** Print every event as it happens. */
   trace?: (line: string) => void;
+  /** Leave periodic chatter (heartbeats, progress reports) out of the history. */
+  quiet?: boolean;
   /** The codec used in wire mode (tests inject a broken one). Default: the real binary codec. */
   codec?: WireCodec;
 }
@@ -101,6 +106,11 @@ export class Simulation {
   private readonly history: HistoryEntry[] = [];
   private readonly historySize: number;
   private readonly codec: WireCodec;
+  /**
+   * After healing the network is timely (partial synchrony's "global stabilisation time"): delay
+   * and jitter each stay below this, well within the leader timeout's margin over heartbeats.
+   */
+  private readonly timelyMs: number;
 
   constructor(readonly scenario: Scenario, private readonly simOptions: SimOptions = {}) {
     this.rng = new Rng(scenario.seed ^ 0x5eed);
@@ -108,6 +118,7 @@ export class Simulation {
     this.checker = new InvariantChecker({ phase2Quorum: this.options.phase2Quorum });
     this.historySize = simOptions.historySize ?? 60;
     this.codec = simOptions.codec ?? REAL_CODEC;
+    this.timelyMs = Math.max(1, Math.floor((this.options.leaderTimeoutMs - 2 * this.options.heartbeatIntervalMs) / 2));
     for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as const) {
       const members: Slot[] = [];
       for (let id = 0; id < scenario.shape[group]; id++) {
@@ -223,7 +234,9 @@ export class Simulation {
         const node = e.to.node;
         if (!node) return;
         if (this.stalled(e.to)) { e.to.backlog.push(e); return; }
-        this.remember({ time: this.now, kind: 'deliver', from: e.from.name, to: e.to.name, message: e.message });
+        if (!this.simOptions.quiet || !QUIET_TYPES.has(e.message.type)) {
+          this.remember({ time: this.now, kind: 'deliver', from: e.from.name, to: e.to.name, message: e.message });
+        }
         node.handle(e.message, this.localNow(e.to));
         this.afterStep(e.to);
         return;
@@ -239,6 +252,7 @@ export class Simulation {
         if (!client) return; // a crashed client submits nothing
         if (this.stalled(e.slot)) { e.slot.backlog.push(e); return; }
         const { client: key, seq } = client.submit(e.value, this.localNow(e.slot));
+        this.remember({ time: this.now, kind: 'note', detail: `${e.slot.name} submits ${key % 2 ** 32}:${seq}` });
         this.checker.submit(key, seq, e.value);
         this.submitted++;
         this.afterStep(e.slot);
@@ -359,7 +373,10 @@ export class Simulation {
       }
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
     } else if (slot.client) {
-      for (const c of slot.client.takeCompletions()) this.checker.complete(c.client, c.seq, c.position);
+      for (const c of slot.client.takeCompletions()) {
+        this.remember({ time: this.now, kind: 'note', detail: `${slot.name} told ${c.client % 2 ** 32}:${c.seq} is at position ${c.position}` });
+        this.checker.complete(c.client, c.seq, c.position);
+      }
     } else if (node instanceof Acceptor) {
       return this.persistThenAnswer(slot, node);
     } else if (node instanceof Proposer) {
@@ -432,7 +449,9 @@ export class Simulation {
         if (!this.healed && this.rng.chance(net.loss)) continue;
         const copies = !this.healed && this.rng.chance(net.duplicate) ? 2 : 1;
         for (let c = 0; c < copies; c++) {
-          const delay = from === to ? 0 : net.minDelayMs + this.rng.next() * net.jitterMs;
+          const delay = from === to ? 0 : this.healed
+            ? Math.min(net.minDelayMs, this.timelyMs) + this.rng.next() * Math.min(net.jitterMs, this.timelyMs)
+            : net.minDelayMs + this.rng.next() * net.jitterMs;
           this.queue.push({ time: this.now + delay, kind: 'deliver', to, from, message });
         }
       }

@@ -4,11 +4,14 @@ import type { Batch, Message } from '../protocol/messages.js';
 
 export type HistoryEntry =
   | { time: number; kind: 'deliver'; from: string; to: string; message: Message }
-  | { time: number; kind: 'fault'; detail: string };
+  | { time: number; kind: 'fault'; detail: string }
+  | { time: number; kind: 'note'; detail: string };
 
 export function formatEvent(e: HistoryEntry): string {
   const t = `t=${e.time.toFixed(1).padStart(8)}`;
-  return e.kind === 'fault' ? `${t}  !! ${e.detail}` : `${t}  ${e.from} -> ${e.to}: ${formatMessage(e.message)}`;
+  if (e.kind === 'fault') return `${t}  !! ${e.detail}`;
+  if (e.kind === 'note') return `${t}  .. ${e.detail}`;
+  return `${t}  ${e.from} -> ${e.to}: ${formatMessage(e.message)}`;
 }
 
 const batch = (b: Batch): string =>
