@@ -37,8 +37,11 @@ export type Fault =
   | { kind: 'crash'; at: number; node: NodeRef; downMs: number | null }
   /** Every link between `side` and the rest is cut, both ways. */
   | { kind: 'partition'; at: number; forMs: number; side: NodeRef[] }
-  /** Directed links cut: messages from `link[0]` to `link[1]` are lost (one-way, non-transitive cuts). */
-  | { kind: 'cut'; at: number; forMs: number; links: [NodeRef, NodeRef][] }
+  /**
+   * Directed links cut: messages from `link[0]` to `link[1]` are lost (one-way, non-transitive
+   * cuts). `forMs: null`: for good (healing does not mend them).
+   */
+  | { kind: 'cut'; at: number; forMs: number | null; links: [NodeRef, NodeRef][] }
   /** The node's event loop is blocked: it does nothing, then processes everything queued. */
   | { kind: 'stall'; at: number; forMs: number; node: NodeRef };
 
@@ -91,6 +94,11 @@ export function permanentlyDown(s: Scenario): NodeRef[] {
   return s.faults.filter((f): f is Extract<Fault, { kind: 'crash' }> => f.kind === 'crash' && f.downMs === null).map((f) => f.node);
 }
 
+/** Links cut for good. */
+export function permanentCuts(s: Scenario): [NodeRef, NodeRef][] {
+  return s.faults.flatMap((f) => (f.kind === 'cut' && f.forMs === null ? f.links : []));
+}
+
 export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario {
   const rng = new Rng(seed);
   const mix = mixOverride ?? FAULT_MIXES[seed % FAULT_MIXES.length]!;
@@ -125,10 +133,10 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     : rng.pick([100, 150, 200, 300, 1024, 48 * 1024]);
   if (wire) protocol.batchMaxBytes = Math.min(protocol.batchMaxBytes, MAX_BATCH_BYTES_FOR_DATAGRAM);
   const maxValueBytes = bigValues ? Math.min(protocol.batchMaxBytes - 24, rng.pick([500, 2000, 8000])) : 8;
-  if (rng.chance(0.5)) {
+  if (rng.chance(0.6)) {
     // Trim aggressively, so that restarted proposers and learners meet trimmed logs.
     protocol.learners = shape.learners;
-    protocol.trimKeepInstances = rng.pick([1, 2, 8, 64]);
+    protocol.trimKeepInstances = rng.pick([1, 1, 2, 8, 64]);
   }
   const faulty = mix !== 'calm';
   // Slow networks: delays beyond the retransmit interval and the leader timeout.
@@ -156,6 +164,9 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
   const faults: Fault[] = [];
   const permanent = faulty && mix !== 'lossy' && rng.chance(0.25) ? permanentFailures(rng, shape, protocol, healAtMs) : [];
   faults.push(...permanent);
+  if ((mix === 'partitions' || mix === 'chaos') && shape.proposers > 1 && permanent.length === 0 && rng.chance(0.2)) {
+    faults.push(isolatedProposer(rng, shape, protocol, healAtMs));
+  }
   if (mix === 'crashes' || mix === 'chaos') faults.push(...crashSchedule(rng, shape, protocol, healAtMs, permanent));
   if (mix === 'partitions' || mix === 'chaos') faults.push(...partitionSchedule(rng, nodes, healAtMs));
   if ((mix === 'crashes' || mix === 'chaos' || mix === 'partitions') && rng.chance(0.5)) faults.push(...stallSchedule(rng, nodes, healAtMs));
@@ -199,6 +210,28 @@ function permanentFailures(rng: Rng, shape: Scenario['shape'], protocol: Protoco
     }
   }
   return faults;
+}
+
+/**
+ * For good: one proposer (usually the highest id, which the others defer to) keeps its links to
+ * the proposers but loses them to all but q - 1 acceptors, so it can never gather a quorum; the
+ * others stay fully connected and must take over.
+ */
+function isolatedProposer(rng: Rng, shape: Scenario['shape'], protocol: ProtocolOptions, until: number): Fault {
+  const n = shape.acceptors;
+  const majority = Math.floor(n / 2) + 1;
+  const q = Math.min(protocol.phase1Quorum ?? majority, protocol.phase2Quorum ?? majority);
+  const proposer: NodeRef = { group: 'proposers', id: rng.chance(0.7) ? shape.proposers - 1 : rng.int(shape.proposers) };
+  const reachable = new Set(shuffle(rng, Array.from({ length: n }, (_, i) => i)).slice(0, q - 1));
+  const links: [NodeRef, NodeRef][] = [];
+  const oneWay = rng.int(3); // 0: both ways, 1: it cannot send to them, 2: it cannot hear them
+  for (let id = 0; id < n; id++) {
+    if (reachable.has(id)) continue;
+    const acceptor: NodeRef = { group: 'acceptors', id };
+    if (oneWay !== 2) links.push([proposer, acceptor]);
+    if (oneWay !== 1) links.push([acceptor, proposer]);
+  }
+  return { kind: 'cut', at: rng.int(until), forMs: null, links };
 }
 
 function crashSchedule(rng: Rng, shape: Scenario['shape'], protocol: ProtocolOptions, until: number, permanent: Fault[]): Fault[] {
@@ -268,7 +301,8 @@ export function describeFault(f: Fault): string {
   switch (f.kind) {
     case 'crash': return `crash ${nodeName(f.node)} ${f.downMs === null ? 'for good' : `for ${f.downMs} ms`}`;
     case 'partition': return `partition {${f.side.map(nodeName).join(' ')}} | rest for ${f.forMs} ms`;
-    case 'cut': return `cut ${f.links.map(([a, b]) => `${nodeName(a)}->${nodeName(b)}`).join(' ')} for ${f.forMs} ms`;
+    case 'cut': return `cut ${f.links.map(([a, b]) => `${nodeName(a)}->${nodeName(b)}`).join(' ')} ` +
+      (f.forMs === null ? 'for good' : `for ${f.forMs} ms`);
     case 'stall': return `stall ${nodeName(f.node)} for ${f.forMs} ms`;
   }
 }
@@ -291,7 +325,8 @@ export function describeScenario(s: Scenario): string {
       `${s.wire ? ', through the binary codec' : ''}${s.incarnationSpace < 2 ** 32 ? `, client incarnations from ${s.incarnationSpace}` : ''}`,
     `  acceptor storage: ${s.acceptorStorage.sync}, fsync ${s.acceptorStorage.fsyncMs} ms`,
     `  faults: ${s.faults.length}, heal at ${s.healAtMs} ms, liveness within ${s.livenessMs} ms after` +
-      (down.length ? `; down for good: ${down.join(' ')}` : ''),
+      (down.length ? `; down for good: ${down.join(' ')}` : '') +
+      (permanentCuts(s).length ? `; ${permanentCuts(s).length} links cut for good` : ''),
   ].join('\n');
 }
 

@@ -150,7 +150,8 @@ function* simplerFault(f: Fault, healAtMs: number): Generator<[string, Fault]> {
     case 'stall':
     case 'partition':
     case 'cut':
-      if (f.forMs > 1) yield ['half as long', { ...f, forMs: Math.max(1, Math.floor(f.forMs / 2)) }];
+      if (f.forMs === null) yield ['mended at healing', { ...f, forMs: Math.max(1, healAtMs - f.at) }];
+      else if (f.forMs > 1) yield ['half as long', { ...f, forMs: Math.max(1, Math.floor(f.forMs / 2)) }];
       if (f.kind === 'partition' && f.side.length > 1) {
         for (let i = 0; i < f.side.length; i++) yield [`side without ${f.side[i]!.group}/${f.side[i]!.id}`, { ...f, side: f.side.filter((_, j) => j !== i) }];
       }

@@ -99,6 +99,7 @@ export class Simulation {
   /** links[from * n + to] > 0: messages from `from` to `to` are lost. */
   private readonly links: Int32Array;
   private readonly activeCuts = new Set<Fault>();
+  private readonly permanentCuts: Extract<Fault, { kind: 'cut' }>[] = [];
   private incarnations = 0;
   private submitted = 0;
   private events = 0;
@@ -145,7 +146,8 @@ export class Simulation {
       }
     }
     for (const fault of s.faults) {
-      if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) || fault.kind === 'stall') {
+      if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) ||
+          (fault.kind === 'cut' && fault.forMs === null) || fault.kind === 'stall') {
         this.queue.push({ time: fault.at, kind: 'fault-start', fault });
       }
     }
@@ -297,11 +299,8 @@ export class Simulation {
         return;
       }
       case 'cut':
-        for (const [from, to] of f.links) {
-          const a = this.slot(from.group, from.id);
-          const b = this.slot(to.group, to.id);
-          if (a && b) this.links[a.index * this.slots.length + b.index]!++;
-        }
+        this.cutLinks(f, 1);
+        if (f.forMs === null) { this.permanentCuts.push(f); return; }
         this.activeCuts.add(f);
         this.queue.push({ time: Math.min(this.now + f.forMs, heal), kind: 'fault-end', fault: f });
         return;
@@ -322,11 +321,15 @@ export class Simulation {
       const side = new Set(f.side.map((m) => this.slot(m.group, m.id)));
       for (const a of this.slots) for (const b of this.slots) if (side.has(a) !== side.has(b)) this.links[a.index * n + b.index]!--;
     } else if (f.kind === 'cut') {
-      for (const [from, to] of f.links) {
-        const a = this.slot(from.group, from.id);
-        const b = this.slot(to.group, to.id);
-        if (a && b) this.links[a.index * n + b.index]!--;
-      }
+      this.cutLinks(f, -1);
+    }
+  }
+
+  private cutLinks(f: Extract<Fault, { kind: 'cut' }>, by: number): void {
+    for (const [from, to] of f.links) {
+      const a = this.slot(from.group, from.id);
+      const b = this.slot(to.group, to.id);
+      if (a && b) this.links[a.index * this.slots.length + b.index]! += by;
     }
   }
 
@@ -352,6 +355,7 @@ export class Simulation {
     this.healed = true;
     this.links.fill(0);
     this.activeCuts.clear();
+    for (const f of this.permanentCuts) this.cutLinks(f, 1);
     for (const slot of this.slots) if (!slot.node && !slot.permanent) this.boot(slot);
   }
 

@@ -8,7 +8,7 @@ import { decodeFrame, encodeFrames } from '../../lib/transport/codec.js';
 import { InvariantChecker, InvariantViolation } from '../../lib/sim/invariants.js';
 import { runSeeds } from '../../lib/sim/runner.js';
 import { Simulation } from '../../lib/sim/simulation.js';
-import { FAULT_MIXES, type Scenario, permanentlyDown, quorumsOf, scenarioFromSeed } from '../../lib/sim/scenario.js';
+import { FAULT_MIXES, type Scenario, permanentCuts, permanentlyDown, quorumsOf, scenarioFromSeed } from '../../lib/sim/scenario.js';
 import { shrink } from '../../lib/sim/shrink.js';
 import { type WireCodec, throughWire } from '../../lib/sim/wire.js';
 
@@ -68,6 +68,7 @@ describe('Deterministic simulator', function () {
       f.links.some(([a, b]) => !f.links.some(([c, d]) => c === b && d === a ||
         (c.group === b.group && c.id === b.id && d.group === a.group && d.id === a.id)))));
     some('non-transitive cuts', (s) => s.faults.some((f) => f.kind === 'cut' && f.links.length === 2));
+    some('a proposer cut from a quorum of acceptors for good', (s) => permanentCuts(s).length > 0);
     some('partitions', (s) => s.faults.some((f) => f.kind === 'partition'));
     some('short crash downtimes', (s) => s.faults.some((f) => f.kind === 'crash' && f.downMs !== null && f.downMs <= 20));
     some('acceptor crashes', (s) => s.faults.some((f) => f.kind === 'crash' && f.node.group === 'acceptors' && f.downMs !== null));
@@ -263,7 +264,7 @@ describe('Simulator shrinking', function () {
   });
 
   it('reduces a real failing run (a codec that breaks committed messages) and keeps it failing', () => {
-    const s = { ...scenarioFromSeed(4), wire: true };
+    const s = { ...scenarioFromSeed(9), wire: true }; // a passing chaos seed with faults
     const breaking: WireCodec = {
       encode: (t, f, ms) => encodeFrames(t, f, ms),
       decode: (b) => {
