@@ -4,9 +4,18 @@
  * - validity: every delivered value was submitted, with exactly that content;
  * - integrity: no (client, seq) appears twice in the reference sequence;
  * - no regression: a learner's positions grow by one with every delivery;
- * - the position a client is told is the position every learner delivers the value at.
+ * - the position a client is told is the position every learner delivers the value at;
+ * - acceptor monotonicity: across restarts, an acceptor never promises or accepts below a ballot
+ *   it promised (or accepted) before, as seen in the answers it sent and the writes it synced;
+ * - one value per ballot: a ballot never carries two different batches for one instance;
+ * - chosen uniqueness: once a phase-2 quorum accepted one ballot's batch at an instance, no
+ *   other batch is ever chosen there (compared by content);
+ * - decisions are chosen: every value a learner delivers, and every batch a proposer's embedded
+ *   learner decides, is the batch chosen at that instance;
+ * - durability: every value a client was told is committed is delivered (checked at the end).
  */
-import type { Payload } from '../protocol/messages.js';
+import { type Ballot, compareBallots, formatBallot } from '../protocol/ballot.js';
+import { type Batch, type Payload, SESSION_EXPIRED } from '../protocol/messages.js';
 import type { Delivery } from '../protocol/learner.js';
 
 export class InvariantViolation extends Error {
@@ -29,6 +38,23 @@ function sameValue(a: Payload, b: Payload): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
+export function sameBatch(a: Batch, b: Batch): boolean {
+  return a.length === b.length && a.every((s, i) => s.client === b[i]!.client && s.seq === b[i]!.seq && sameValue(s.value, b[i]!.value));
+}
+
+const showBatch = (b: Batch): string =>
+  b.length === 0 ? 'no-op' : b.slice(0, 4).map((s) => `${s.client % 2 ** 32}:${s.seq}`).join(',') + (b.length > 4 ? `,+${b.length - 4}` : '');
+
+export interface CheckerSettings {
+  /** Acceptors that make a value chosen; without it, chosen values are not tracked. */
+  phase2Quorum?: number;
+}
+
+interface BallotVotes {
+  batch: Batch | undefined;
+  acceptors: Set<number>;
+}
+
 export class InvariantChecker {
   /** The one total order every learner must agree with (grown by whichever learner is first). */
   readonly reference: Entry[] = [];
@@ -36,20 +62,123 @@ export class InvariantChecker {
   private readonly submitted = new Map<string, Payload>();
   private readonly learnerProgress = new Map<string, number>();
   private readonly promisedPositions = new Map<string, number>();
-  /** Session key → the client incarnation that owns it (deliveries name sessions). */
-  private readonly sessionOwner = new Map<number, number>();
+  /** Highest ballot each acceptor (by name, across restarts) promised or accepted in what it sent or synced. */
+  private readonly acceptorHigh = new Map<string, Ballot>();
+  private readonly acceptorDisk = new Map<string, Ballot>();
+  /** Per instance, per ballot: the batch proposed and the acceptors that said they accepted it. */
+  private readonly ballots = new Map<number, Map<string, BallotVotes>>();
+  /** The batch chosen at each instance, and its (client, seq) set, built lazily. */
+  private readonly chosen = new Map<number, { batch: Batch; ballot: Ballot; keys?: Map<string, Payload> }>();
 
-  /** A client incarnation learned that `session` is its key. */
-  bindSession(session: number, client: number): void {
-    const owner = this.sessionOwner.get(session);
-    if (owner !== undefined && owner !== client) {
-      throw new InvariantViolation('integrity', `session ${session} issued to client ${owner} and to client ${client}`);
-    }
-    this.sessionOwner.set(session, client);
-  }
+  constructor(private readonly settings: CheckerSettings = {}) {}
 
   submit(client: number, seq: number, value: Payload): void {
-    this.submitted.set(key(client, seq), value);
+    const k = key(client, seq);
+    if (this.submitted.has(k)) {
+      throw new InvariantViolation('identity', `two submissions share the identity ${k} (a client incarnation key was reused)`);
+    }
+    this.submitted.set(k, value);
+  }
+
+  // ------------------------------------------------------------------------- acceptors, chosen values
+
+  /**
+   * Acceptor `acceptor` (a name that survives restarts) sent an answer at `ballot` (a promise, or
+   * a vote for an acceptance). It must not be below any ballot it answered before, in any
+   * incarnation. (Not compared with its disk: a held answer leaves after writes made after it.)
+   */
+  acceptorSent(acceptor: string, what: string, ballot: Ballot): void {
+    const floor = this.acceptorHigh.get(acceptor);
+    const sent = floor;
+    if (floor && compareBallots(ballot, floor) < 0) {
+      throw new InvariantViolation('acceptor-monotonic',
+        `${acceptor} ${what} at ballot ${formatBallot(ballot)} after promising ${formatBallot(floor)}`);
+    }
+    if (!sent || compareBallots(ballot, sent) > 0) this.acceptorHigh.set(acceptor, ballot);
+  }
+
+  /** Acceptor `acceptor`'s write at `ballot` reached its disk: writes never go below earlier ones. */
+  acceptorSynced(acceptor: string, what: string, ballot: Ballot): void {
+    const disk = this.acceptorDisk.get(acceptor);
+    if (disk && compareBallots(ballot, disk) < 0) {
+      throw new InvariantViolation('acceptor-monotonic',
+        `${acceptor} persisted ${what} at ballot ${formatBallot(ballot)} after persisting ${formatBallot(disk)}`);
+    }
+    if (!disk || compareBallots(ballot, disk) > 0) this.acceptorDisk.set(acceptor, ballot);
+  }
+
+  private votesAt(instance: number, ballot: Ballot): BallotVotes {
+    let perBallot = this.ballots.get(instance);
+    if (!perBallot) this.ballots.set(instance, (perBallot = new Map()));
+    const b = `${ballot.round}:${ballot.node}`;
+    let votes = perBallot.get(b);
+    if (!votes) perBallot.set(b, (votes = { batch: undefined, acceptors: new Set() }));
+    return votes;
+  }
+
+  /** An acceptor took `batch` at (instance, ballot) into its state. */
+  accepting(instance: number, ballot: Ballot, batch: Batch): void {
+    const votes = this.votesAt(instance, ballot);
+    if (votes.batch === undefined) votes.batch = batch;
+    else if (votes.batch !== batch && !sameBatch(votes.batch, batch)) {
+      throw new InvariantViolation('ballot-unique', `ballot ${formatBallot(ballot)} carries [${showBatch(votes.batch)}] and ` +
+        `[${showBatch(batch)}] at instance ${instance}`);
+    }
+  }
+
+  /** Acceptor `acceptor` told the others it accepted (instance, ballot). */
+  vote(instance: number, ballot: Ballot, acceptor: number): void {
+    if (this.settings.phase2Quorum === undefined) return;
+    const votes = this.votesAt(instance, ballot);
+    if (votes.acceptors.has(acceptor)) return;
+    votes.acceptors.add(acceptor);
+    if (votes.acceptors.size !== this.settings.phase2Quorum) return;
+    if (votes.batch === undefined) {
+      throw new InvariantViolation('chosen', `acceptor ${acceptor} voted for ballot ${formatBallot(ballot)} at instance ${instance} ` +
+        'without accepting any batch there');
+    }
+    const earlier = this.chosen.get(instance);
+    if (earlier && !sameBatch(earlier.batch, votes.batch)) {
+      throw new InvariantViolation('chosen', `instance ${instance}: [${showBatch(votes.batch)}] chosen at ballot ` +
+        `${formatBallot(ballot)} after [${showBatch(earlier.batch)}] was chosen at ${formatBallot(earlier.ballot)}`);
+    }
+    if (!earlier) this.chosen.set(instance, { batch: votes.batch, ballot });
+  }
+
+  chosenAt(instance: number): Batch | undefined {
+    return this.chosen.get(instance)?.batch;
+  }
+
+  /** A proposer's embedded learner (or any learner with a retained log) decided `batch` at `instance`. */
+  decided(who: string, instance: number, batch: Batch): void {
+    if (this.settings.phase2Quorum === undefined) return;
+    const chosen = this.chosen.get(instance);
+    if (!chosen) throw new InvariantViolation('agreement', `${who} decided [${showBatch(batch)}] at instance ${instance}, where nothing was chosen`);
+    if (chosen.batch !== batch && !sameBatch(chosen.batch, batch)) {
+      throw new InvariantViolation('agreement', `${who} decided [${showBatch(batch)}] at instance ${instance}, ` +
+        `where [${showBatch(chosen.batch)}] was chosen`);
+    }
+  }
+
+  private checkDeliveryChosen(learner: string, d: Delivery): void {
+    if (this.settings.phase2Quorum === undefined) return;
+    const chosen = this.chosen.get(d.instance);
+    if (!chosen) {
+      throw new InvariantViolation('agreement', `${learner} delivered ${key(d.client, d.seq)} from instance ${d.instance}, where nothing was chosen`);
+    }
+    chosen.keys ??= new Map(chosen.batch.map((s) => [key(s.client, s.seq), s.value]));
+    const value = chosen.keys.get(key(d.client, d.seq));
+    if (value === undefined || !sameValue(value, d.value)) {
+      throw new InvariantViolation('agreement', `${learner} delivered ${key(d.client, d.seq)}=${show(d.value)} from instance ` +
+        `${d.instance}, where [${showBatch(chosen.batch)}] was chosen`);
+    }
+  }
+
+  /** Values clients were told are committed that no learner delivered (for the end-of-run check). */
+  committedButUndelivered(): string[] {
+    const lost: string[] = [];
+    for (const k of this.promisedPositions.keys()) if (!this.positionOf.has(k)) lost.push(k);
+    return lost;
   }
 
   wasSubmitted(client: number, seq: number): boolean {
@@ -63,9 +192,8 @@ export class InvariantChecker {
       throw new InvariantViolation('no-regression', `${learner} delivered position ${d.position}, expected ${expected}`);
     }
     this.learnerProgress.set(learner, expected + 1);
-    const owner = this.sessionOwner.get(d.client);
-    if (owner === undefined) throw new InvariantViolation('validity', `${learner} delivered a value of session ${d.client}, which no client holds`);
-    const k = key(owner, d.seq);
+    this.checkDeliveryChosen(learner, d);
+    const k = key(d.client, d.seq);
     const value = this.submitted.get(k);
     if (value === undefined || !sameValue(value, d.value)) {
       throw new InvariantViolation('validity', `${learner} delivered ${k}=${show(d.value)} which was never submitted` +
@@ -77,13 +205,13 @@ export class InvariantChecker {
       if (earlier !== undefined) {
         throw new InvariantViolation('integrity', `${k} delivered at position ${d.position} and at ${earlier}`);
       }
-      this.reference.push({ client: owner, seq: d.seq, value: d.value });
+      this.reference.push({ client: d.client, seq: d.seq, value: d.value });
       this.positionOf.set(k, d.position);
       const promised = this.promisedPositions.get(k);
       if (promised !== undefined && promised !== d.position) {
         throw new InvariantViolation('position', `client was told ${k} is at ${promised}, learners deliver it at ${d.position}`);
       }
-    } else if (ref.client !== owner || ref.seq !== d.seq) {
+    } else if (ref.client !== d.client || ref.seq !== d.seq) {
       throw new InvariantViolation('agreement', `${learner} delivered ${k} at position ${d.position}, ` +
         `another learner delivered ${key(ref.client, ref.seq)} there`);
     }
@@ -102,7 +230,7 @@ export class InvariantChecker {
   complete(client: number, seq: number, position: number): void {
     const k = key(client, seq);
     if (!this.submitted.has(k)) throw new InvariantViolation('validity', `completion for unknown submission ${k}`);
-    if (position === -2) return; // session expired: outcome unknown, delivered at most once (checked by integrity)
+    if (position === SESSION_EXPIRED) return; // outcome unknown; integrity still holds it to one delivery
     if (position === -1) {
       if (!this.positionOf.has(k)) throw new InvariantViolation('position', `${k} completed as trimmed but never delivered`);
       return;

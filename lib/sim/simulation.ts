@@ -1,33 +1,50 @@
 /**
  * Deterministic simulation: the real protocol roles, one thread, virtual time, and a network that
- * loses, duplicates, delays and reorders messages, partitions, and crashes and restarts nodes, all
- * drawn from one seed. Invariants are checked after every step; liveness once faults heal.
+ * loses, duplicates, delays and reorders messages, cuts links (partitions, one-way and
+ * non-transitive cuts, as a link matrix), crashes and restarts nodes (some for good), stalls
+ * their event loops, and gives every node its own tick period and drifting clock, all drawn from
+ * one seed. Optionally every message goes through the binary codec. Invariants are checked as
+ * events happen; liveness once faults heal.
  *
  * Crash model: proposers, learners and clients restart with empty memory (and a new incarnation);
- * acceptors restart with the state they had (as if durable), and at most a minority is ever down.
+ * acceptors restart with what their disk holds (see `Scenario.acceptorStorage`).
  */
-import { nodeKey } from '../protocol/ballot.js';
 import type { Group, Message, Outgoing, Payload } from '../protocol/messages.js';
 import type { ProtocolNode } from '../protocol/node.js';
 import { type ResolvedOptions, resolveOptions } from '../protocol/options.js';
 import { Acceptor, type AcceptorRecord, type AcceptorState, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../protocol/acceptor.js';
-import { Client } from '../protocol/client.js';
 import { Learner } from '../protocol/learner.js';
 import { Proposer } from '../protocol/proposer.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { Rng } from './rng.js';
-import type { FaultEvent, Scenario } from './scenario.js';
+import { type Fault, type NodeClock, type Scenario, describeFault, nodeName } from './scenario.js';
+import { SimClient } from './sim-client.js';
 import { formatEvent, type HistoryEntry } from './trace.js';
+import { type WireCodec, REAL_CODEC, throughWire } from './wire.js';
+
+/** Periodic chatter a quiet history leaves out. */
+const QUIET_TYPES: ReadonlySet<string> = new Set(['heartbeat', 'progress']);
 
 interface Slot {
   readonly group: Group;
   readonly id: number;
   readonly name: string;
+  /** Index in the link matrix. */
+  readonly index: number;
+  readonly clock: NodeClock;
   node: ProtocolNode | undefined;
+  client: SimClient | undefined;
   incarnation: number;
   /** How many times this slot has started. */
   boots: number;
+  /** Down for good: healing does not restart it. */
+  permanent: boolean;
+  /** Event loop blocked until then; what arrives meanwhile waits in `backlog`. */
+  stalledUntil: number;
+  backlog: SimEvent[];
+  /** Proposers: instances below this were audited against the chosen values. */
+  audited: number;
   /** Acceptors: what the disk holds (survives crashes), writes not yet on it, answers waiting for them. */
   disk?: AcceptorState;
   unsynced?: AcceptorRecord[];
@@ -39,7 +56,10 @@ type SimEvent =
   | { time: number; order: number; kind: 'deliver'; to: Slot; from: Slot; message: Message }
   | { time: number; order: number; kind: 'tick'; slot: Slot }
   | { time: number; order: number; kind: 'submit'; slot: Slot; value: Payload }
-  | { time: number; order: number; kind: 'fault'; fault: FaultEvent }
+  | { time: number; order: number; kind: 'fault-start'; fault: Fault }
+  | { time: number; order: number; kind: 'fault-end'; fault: Fault }
+  | { time: number; order: number; kind: 'restart'; slot: Slot }
+  | { time: number; order: number; kind: 'unstall'; slot: Slot; incarnation: number }
   | { time: number; order: number; kind: 'heal' }
   | { time: number; order: number; kind: 'sync'; slot: Slot; incarnation: number }
   | { time: number; order: number; kind: 'check-liveness' };
@@ -61,6 +81,10 @@ export interface SimOptions {
   historySize?: number;
   /** Print every event as it happens. */
   trace?: (line: string) => void;
+  /** Leave periodic chatter (heartbeats, progress reports) out of the history. */
+  quiet?: boolean;
+  /** The codec used in wire mode (tests inject a broken one). Default: the real binary codec. */
+  codec?: WireCodec;
 }
 
 export class Simulation {
@@ -69,42 +93,64 @@ export class Simulation {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly slots: Slot[] = [];
   private readonly byGroup = new Map<Group, Slot[]>();
-  readonly checker = new InvariantChecker();
+  readonly checker: InvariantChecker;
   private now = 0;
   private healed = false;
-  private partitionSide: Set<Slot> | undefined;
+  /** links[from * n + to] > 0: messages from `from` to `to` are lost. */
+  private readonly links: Int32Array;
+  private readonly activeCuts = new Set<Fault>();
+  private readonly permanentCuts: Extract<Fault, { kind: 'cut' }>[] = [];
   private incarnations = 0;
   private submitted = 0;
   private events = 0;
   private finished = false;
   private readonly history: HistoryEntry[] = [];
   private readonly historySize: number;
+  private readonly codec: WireCodec;
+  /**
+   * After healing the network is timely (partial synchrony's "global stabilisation time"): delay
+   * and jitter each stay below this, well within the leader timeout's margin over heartbeats.
+   */
+  private readonly timelyMs: number;
 
   constructor(readonly scenario: Scenario, private readonly simOptions: SimOptions = {}) {
     this.rng = new Rng(scenario.seed ^ 0x5eed);
     this.options = resolveOptions(scenario.protocol);
+    this.checker = new InvariantChecker({ phase2Quorum: this.options.phase2Quorum });
     this.historySize = simOptions.historySize ?? 60;
+    this.codec = simOptions.codec ?? REAL_CODEC;
+    this.timelyMs = Math.max(1, Math.floor((this.options.leaderTimeoutMs - 2 * this.options.heartbeatIntervalMs) / 2));
     for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as const) {
       const members: Slot[] = [];
       for (let id = 0; id < scenario.shape[group]; id++) {
-        const slot: Slot = { group, id, name: `${group}/${id}`, node: undefined, incarnation: 0, boots: 0 };
+        const name = `${group}/${id}`;
+        const slot: Slot = {
+          group, id, name, index: this.slots.length, clock: scenario.clocks[name] ?? { tickMs: 10, rate: 1, offsetMs: 0 },
+          node: undefined, client: undefined, incarnation: 0, boots: 0, permanent: false, stalledUntil: 0, backlog: [], audited: 0,
+        };
         this.boot(slot);
         members.push(slot);
         this.slots.push(slot);
       }
       this.byGroup.set(group, members);
     }
+    this.links = new Int32Array(this.slots.length * this.slots.length);
   }
 
   run(): SimResult {
     const s = this.scenario;
-    for (const slot of this.slots) this.queue.push({ time: this.rng.next() * s.tickMs, kind: 'tick', slot });
+    for (const slot of this.slots) this.queue.push({ time: this.rng.next() * slot.clock.tickMs, kind: 'tick', slot });
     for (const slot of this.byGroup.get('clients')!) {
       for (let n = 0; n < s.valuesPerClient; n++) {
         this.queue.push({ time: this.rng.next() * s.submitUntilMs, kind: 'submit', slot, value: this.randomValue() });
       }
     }
-    for (const fault of s.faults) this.queue.push({ time: fault.at, kind: 'fault', fault });
+    for (const fault of s.faults) {
+      if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) ||
+          (fault.kind === 'cut' && fault.forMs === null) || fault.kind === 'stall') {
+        this.queue.push({ time: fault.at, kind: 'fault-start', fault });
+      }
+    }
     this.queue.push({ time: s.healAtMs, kind: 'heal' });
     this.queue.push({ time: Math.max(s.healAtMs, s.submitUntilMs), kind: 'check-liveness' });
 
@@ -135,10 +181,19 @@ export class Simulation {
 
   // ------------------------------------------------------------------------------- nodes
 
+  /** What `slot` reads on its own clock now: drifting, offset, but monotonic. */
+  private localNow(slot: Slot): number {
+    return slot.clock.offsetMs + slot.clock.rate * this.now;
+  }
+
   private boot(slot: Slot): void {
     const incarnation = ++this.incarnations;
     slot.incarnation = incarnation;
     slot.boots++;
+    slot.client = undefined;
+    slot.stalledUntil = 0;
+    slot.backlog = [];
+    slot.audited = 0;
     switch (slot.group) {
       case 'proposers': {
         const random = this.rng.fork();
@@ -153,9 +208,12 @@ export class Simulation {
         break;
       case 'learners': slot.node = new Learner(slot.id, this.options); break;
       case 'clients': {
-        const nonces = this.rng.fork();
-        const hex = (): string => Math.floor(nonces.next() * 2 ** 32).toString(16).padStart(8, '0');
-        slot.node = new Client(slot.id, this.options, { nonce: () => hex() + hex() });
+        const name = slot.name;
+        slot.client = new SimClient(slot.id, this.options, this.rng.fork(), ({ client, seq }, value) => {
+          this.remember({ time: this.now, kind: 'note', detail: `${name} submits ${client}:${seq}` });
+          this.checker.submit(client, seq, value);
+        });
+        slot.node = slot.client.node;
         break;
       }
     }
@@ -164,6 +222,13 @@ export class Simulation {
   private crash(slot: Slot): void {
     // Whatever had not reached the disk is gone, and so are the answers that waited for it.
     slot.node = undefined;
+    slot.client = undefined;
+    slot.backlog = [];
+    slot.stalledUntil = 0;
+  }
+
+  private stalled(slot: Slot): boolean {
+    return slot.node !== undefined && this.now < slot.stalledUntil;
   }
 
   private step(e: SimEvent): void {
@@ -171,64 +236,130 @@ export class Simulation {
       case 'deliver': {
         const node = e.to.node;
         if (!node) return;
-        this.remember({ time: this.now, kind: 'deliver', from: e.from.name, to: e.to.name, message: e.message });
-        node.handle(e.message, this.now);
+        if (this.stalled(e.to)) { e.to.backlog.push(e); return; }
+        if (!this.simOptions.quiet || !QUIET_TYPES.has(e.message.type)) {
+          this.remember({ time: this.now, kind: 'deliver', from: e.from.name, to: e.to.name, message: e.message });
+        }
+        node.handle(e.message, this.localNow(e.to));
         this.afterStep(e.to);
         return;
       }
       case 'tick':
-        this.queue.push({ time: this.now + this.scenario.tickMs, kind: 'tick', slot: e.slot });
-        if (!e.slot.node) return;
-        e.slot.node.tick(this.now);
+        this.queue.push({ time: this.now + e.slot.clock.tickMs, kind: 'tick', slot: e.slot });
+        if (!e.slot.node || this.stalled(e.slot)) return;
+        e.slot.node.tick(this.localNow(e.slot));
         this.afterStep(e.slot);
         return;
       case 'submit': {
-        const client = e.slot.node as Client | undefined;
+        const client = e.slot.client;
         if (!client) return; // a crashed client submits nothing
-        const seq = client.submit(e.value, this.now);
-        this.checker.submit(this.clientIdentity(e.slot), seq, e.value);
+        if (this.stalled(e.slot)) { e.slot.backlog.push(e); return; }
+        client.submit(e.value, this.localNow(e.slot));
         this.submitted++;
         this.afterStep(e.slot);
         return;
       }
-      case 'sync': return this.sync(e.slot, e.incarnation);
-      case 'fault': return this.applyFault(e.fault);
+      case 'sync':
+        if (this.stalled(e.slot)) { e.slot.backlog.push(e); return; }
+        return this.sync(e.slot, e.incarnation);
+      case 'fault-start': return this.startFault(e.fault);
+      case 'fault-end': return this.endFault(e.fault);
+      case 'restart':
+        if (!e.slot.node && !e.slot.permanent) {
+          this.remember({ time: this.now, kind: 'fault', detail: `restart ${e.slot.name}` });
+          this.boot(e.slot);
+        }
+        return;
+      case 'unstall': return this.unstall(e.slot, e.incarnation);
       case 'heal': return this.heal();
       case 'check-liveness': return this.checkLiveness();
     }
   }
 
-  private applyFault(f: FaultEvent): void {
+  private startFault(f: Fault): void {
     this.remember({ time: this.now, kind: 'fault', detail: describeFault(f) });
+    const heal = this.scenario.healAtMs;
     switch (f.kind) {
-      case 'crash': return this.crash(this.slot(f.group, f.id));
-      case 'restart': {
-        const slot = this.slot(f.group, f.id);
-        if (!slot.node) this.boot(slot);
+      case 'crash': {
+        const slot = this.slot(f.node.group, f.node.id);
+        if (!slot) return;
+        this.crash(slot);
+        if (f.downMs === null) slot.permanent = true;
+        else if (this.now + f.downMs < heal || this.healed) this.queue.push({ time: this.now + f.downMs, kind: 'restart', slot });
+        return; // otherwise healing restarts it
+      }
+      case 'partition': {
+        const side = new Set(f.side.map((m) => this.slot(m.group, m.id)));
+        for (const a of this.slots) {
+          for (const b of this.slots) if (side.has(a) !== side.has(b)) this.links[a.index * this.slots.length + b.index]!++;
+        }
+        this.activeCuts.add(f);
+        this.queue.push({ time: Math.min(this.now + f.forMs, heal), kind: 'fault-end', fault: f });
         return;
       }
-      case 'partition':
-        this.partitionSide = new Set(f.side.map((m) => this.slot(m.group, m.id)));
+      case 'cut':
+        this.cutLinks(f, 1);
+        if (f.forMs === null) { this.permanentCuts.push(f); return; }
+        this.activeCuts.add(f);
+        this.queue.push({ time: Math.min(this.now + f.forMs, heal), kind: 'fault-end', fault: f });
         return;
-      case 'heal-partition':
-        this.partitionSide = undefined;
+      case 'stall': {
+        const slot = this.slot(f.node.group, f.node.id);
+        if (!slot?.node) return;
+        slot.stalledUntil = Math.max(slot.stalledUntil, this.now + f.forMs);
+        this.queue.push({ time: this.now + f.forMs, kind: 'unstall', slot, incarnation: slot.incarnation });
+      }
+    }
+  }
+
+  private endFault(f: Fault): void {
+    if (!this.activeCuts.delete(f)) return; // healed already
+    this.remember({ time: this.now, kind: 'fault', detail: `end: ${describeFault(f)}` });
+    const n = this.slots.length;
+    if (f.kind === 'partition') {
+      const side = new Set(f.side.map((m) => this.slot(m.group, m.id)));
+      for (const a of this.slots) for (const b of this.slots) if (side.has(a) !== side.has(b)) this.links[a.index * n + b.index]!--;
+    } else if (f.kind === 'cut') {
+      this.cutLinks(f, -1);
+    }
+  }
+
+  private cutLinks(f: Extract<Fault, { kind: 'cut' }>, by: number): void {
+    for (const [from, to] of f.links) {
+      const a = this.slot(from.group, from.id);
+      const b = this.slot(to.group, to.id);
+      if (a && b) this.links[a.index * this.slots.length + b.index]! += by;
+    }
+  }
+
+  /** The stall ends: the node processes everything that queued up, in order, then ticks. */
+  private unstall(slot: Slot, incarnation: number): void {
+    if (slot.incarnation !== incarnation || !slot.node || this.now < slot.stalledUntil) return;
+    slot.stalledUntil = 0;
+    const backlog = slot.backlog;
+    slot.backlog = [];
+    this.remember({ time: this.now, kind: 'fault', detail: `${slot.name} resumes with ${backlog.length} queued events` });
+    for (const e of backlog) {
+      if (slot.incarnation !== incarnation) return;
+      this.step(e);
+    }
+    if (slot.node) {
+      slot.node.tick(this.localNow(slot));
+      this.afterStep(slot);
     }
   }
 
   private heal(): void {
-    this.remember({ time: this.now, kind: 'fault', detail: 'heal: no loss, no partition, everyone restarted' });
+    this.remember({ time: this.now, kind: 'fault', detail: 'heal: no loss, no cut link, everyone restarted but the permanently failed' });
     this.healed = true;
-    this.partitionSide = undefined;
-    for (const slot of this.slots) if (!slot.node) this.boot(slot);
+    this.links.fill(0);
+    this.activeCuts.clear();
+    for (const f of this.permanentCuts) this.cutLinks(f, 1);
+    for (const slot of this.slots) if (!slot.node && !slot.permanent) this.boot(slot);
   }
 
-  /** Who submitted, for the checker: one client incarnation (its sessions map to it). */
-  private clientIdentity(slot: Slot): number {
-    return nodeKey(slot.id, slot.incarnation);
-  }
-
-  private slot(group: Group, id: number): Slot {
-    return this.byGroup.get(group)![id]!;
+  private slot(group: Group, id: number): Slot | undefined {
+    return this.byGroup.get(group)?.[id];
   }
 
   // ------------------------------------------------------------------------------- effects
@@ -244,20 +375,36 @@ export class Simulation {
         this.checker.skip(learner, gap.fromPosition, gap.toPosition);
       }
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
-    } else if (node instanceof Client) {
-      // A client learns its session key before any value travels under it: bind it now.
-      if (node.session !== undefined) this.checker.bindSession(node.session, this.clientIdentity(slot));
-      for (const c of node.takeCompletions()) this.checker.complete(this.clientIdentity(slot), c.seq, c.position);
+    } else if (slot.client) {
+      slot.client.identify();
+      for (const c of slot.client.takeCompletions()) {
+        this.remember({ time: this.now, kind: 'note', detail: `${slot.name} told ${c.client}:${c.seq} is at position ${c.position}` });
+        this.checker.complete(c.client, c.seq, c.position);
+      }
     } else if (node instanceof Acceptor) {
       return this.persistThenAnswer(slot, node);
+    } else if (node instanceof Proposer) {
+      this.auditProposer(slot, node);
     }
     for (const out of node.takeOutgoing()) this.route(slot, out);
+  }
+
+  /** The proposer's embedded learner decides only chosen batches (checked for new instances only). */
+  private auditProposer(slot: Slot, proposer: Proposer): void {
+    const learner = proposer.learner;
+    const end = learner.delivered;
+    for (let i = slot.audited; i < end; i++) {
+      const batch = learner.decidedBatch(i);
+      if (batch) this.checker.decided(`${slot.name}#${slot.incarnation}`, i, batch);
+    }
+    if (end > slot.audited) slot.audited = end;
   }
 
   /** Group commit: a step's answers wait until its writes (and all before them) are on disk. */
   private persistThenAnswer(slot: Slot, acceptor: Acceptor): void {
     const writes = acceptor.takeWrites();
     const out = acceptor.takeOutgoing();
+    for (const w of writes) if (w.kind === 'accept') this.checker.accepting(w.instance, w.ballot, w.batch);
     const { sync, fsyncMs } = this.scenario.acceptorStorage;
     slot.unsynced!.push(...writes);
     if (sync === 'none' || (slot.unsynced!.length === 0 && slot.held!.length === 0)) {
@@ -273,6 +420,7 @@ export class Simulation {
 
   private sync(slot: Slot, incarnation: number): void {
     if (!slot.node || slot.incarnation !== incarnation) return; // crashed before the fsync finished
+    for (const w of slot.unsynced!) if (w.kind !== 'trim') this.checker.acceptorSynced(slot.name, `${w.kind}`, w.ballot);
     slot.disk = applyAcceptorRecords(slot.disk ?? EMPTY_ACCEPTOR_STATE, slot.unsynced!);
     slot.unsynced = [];
     slot.syncDue = false;
@@ -281,50 +429,80 @@ export class Simulation {
     for (const o of held) this.route(slot, o);
   }
 
+  /** What an acceptor says leaves it now: check it against everything it said and wrote before. */
+  private observeAcceptorAnswer(from: Slot, m: Message): void {
+    if (m.type === 'promise') this.checker.acceptorSent(from.name, 'promised', m.ballot);
+    else if (m.type === 'accepted') {
+      this.checker.acceptorSent(from.name, 'accepted', m.ballot);
+      this.checker.vote(m.instance, m.ballot, m.acceptor);
+    }
+  }
+
   private route(from: Slot, out: Outgoing): void {
-    const targets = out.to.member === undefined
-      ? this.byGroup.get(out.to.group)!
-      : [this.byGroup.get(out.to.group)![out.to.member]].filter((s): s is Slot => s !== undefined);
+    if (from.group === 'acceptors') this.observeAcceptorAnswer(from, out.message);
+    const group = this.byGroup.get(out.to.group)!;
+    const targets = out.to.member === undefined ? group : [group[out.to.member]].filter((s): s is Slot => s !== undefined);
+    const messages = this.scenario.wire
+      ? throughWire(out.to, { group: from.group, id: from.id }, out.message, this.codec)
+      : [out.message];
     const net = this.scenario.network;
+    const n = this.slots.length;
     for (const to of targets) {
-      if (this.cut(from, to)) continue;
-      if (!this.healed && this.rng.chance(net.loss)) continue;
-      const copies = !this.healed && this.rng.chance(net.duplicate) ? 2 : 1;
-      for (let c = 0; c < copies; c++) {
-        const delay = from === to ? 0 : net.minDelayMs + this.rng.next() * net.jitterMs;
-        this.queue.push({ time: this.now + delay, kind: 'deliver', to, from, message: out.message });
+      if (this.links[from.index * n + to.index]! > 0) continue;
+      for (const message of messages) {
+        if (!this.healed && this.rng.chance(net.loss)) continue;
+        const copies = !this.healed && this.rng.chance(net.duplicate) ? 2 : 1;
+        for (let c = 0; c < copies; c++) {
+          const delay = from === to ? 0 : this.healed
+            ? Math.min(net.minDelayMs, this.timelyMs) + this.rng.next() * Math.min(net.jitterMs, this.timelyMs)
+            : net.minDelayMs + this.rng.next() * net.jitterMs;
+          this.queue.push({ time: this.now + delay, kind: 'deliver', to, from, message });
+        }
       }
     }
   }
 
-  private cut(a: Slot, b: Slot): boolean {
-    return this.partitionSide !== undefined && this.partitionSide.has(a) !== this.partitionSide.has(b);
-  }
-
   // ------------------------------------------------------------------------------- liveness
 
-  /** After healing: every value of a live client is decided, and every learner has it all. */
+  /**
+   * After healing: every value of a live client is decided, every learner has it all, and every
+   * value a client was told is committed was delivered. Nodes down for good are not waited for.
+   */
   private checkLiveness(): void {
-    const clientsDone = this.byGroup.get('clients')!.every((s) => (s.node as Client).pendingCount === 0);
+    const clients = this.byGroup.get('clients')!.filter((s) => !s.permanent);
+    const learners = this.byGroup.get('learners')!.filter((s) => !s.permanent);
+    const clientsDone = clients.every((s) => (s.client?.pending ?? 0) === 0);
     const total = this.checker.reference.length;
-    const learnersDone = this.byGroup.get('learners')!.every((s) => this.checker.deliveredBy(`${s.name}#${s.incarnation}`) === total);
-    if (clientsDone && learnersDone && this.now >= this.scenario.submitUntilMs) {
+    const learnersDone = learners.every((s) => this.checker.deliveredBy(`${s.name}#${s.incarnation}`) === total);
+    const lost = this.checker.committedButUndelivered();
+    if (clientsDone && learnersDone && lost.length === 0 && this.now >= this.scenario.submitUntilMs) {
       this.finished = true;
       return;
     }
     if (this.now > this.scenario.healAtMs + this.scenario.livenessMs) {
-      const lagging = this.byGroup.get('learners')!
-        .map((s) => `${s.name} delivered ${this.checker.deliveredBy(`${s.name}#${s.incarnation}`)}/${total}`);
-      const pending = this.byGroup.get('clients')!.map((s) => `${s.name} pending ${(s.node as Client).pendingCount}`);
+      if (clientsDone && learnersDone) {
+        throw new InvariantViolation('durability', `clients were told ${lost.slice(0, 5).join(' ')}` +
+          `${lost.length > 5 ? ` (+${lost.length - 5})` : ''} are committed, but no learner ever delivered them`);
+      }
+      const lagging = learners.map((s) => `${s.name} delivered ${this.checker.deliveredBy(`${s.name}#${s.incarnation}`)}/${total}`);
+      const pending = clients.map((s) => `${s.name} pending ${s.client?.pending ?? 0}`);
+      const leaders = this.byGroup.get('proposers')!
+        .map((s) => `${s.name} ${s.node ? (s.node as Proposer).currentPhase : 'down'}`);
       throw new InvariantViolation('liveness',
-        `${this.scenario.livenessMs} ms after healing: ${[...lagging, ...pending].join(', ')}`);
+        `${this.scenario.livenessMs} ms after healing: ${[...lagging, ...pending, ...leaders].join(', ')}`);
     }
     this.queue.push({ time: this.now + 50, kind: 'check-liveness' });
   }
 
   private randomValue(): Payload {
     // Small integers collide on purpose: exactly-once is by (client, seq), never by content.
-    if (this.rng.chance(0.2)) return Uint8Array.from({ length: this.rng.int(8) }, () => this.rng.int(256));
+    if (this.rng.chance(0.2)) {
+      const max = this.scenario.maxValueBytes ?? 8;
+      const bytes = new Uint8Array(this.rng.int(max + 1));
+      const fill = this.rng.int(256);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (fill + i * 31) & 0xff;
+      return bytes;
+    }
     return String(this.rng.int(100));
   }
 
@@ -335,11 +513,4 @@ export class Simulation {
   }
 }
 
-function describeFault(f: FaultEvent): string {
-  switch (f.kind) {
-    case 'crash': return `crash ${f.group}/${f.id}`;
-    case 'restart': return `restart ${f.group}/${f.id}`;
-    case 'partition': return `partition {${f.side.map((m) => `${m.group}/${m.id}`).join(' ')}} | rest`;
-    case 'heal-partition': return 'partition healed';
-  }
-}
+export { nodeName };

@@ -4,11 +4,14 @@ import type { Batch, Message } from '../protocol/messages.js';
 
 export type HistoryEntry =
   | { time: number; kind: 'deliver'; from: string; to: string; message: Message }
-  | { time: number; kind: 'fault'; detail: string };
+  | { time: number; kind: 'fault'; detail: string }
+  | { time: number; kind: 'note'; detail: string };
 
 export function formatEvent(e: HistoryEntry): string {
   const t = `t=${e.time.toFixed(1).padStart(8)}`;
-  return e.kind === 'fault' ? `${t}  !! ${e.detail}` : `${t}  ${e.from} -> ${e.to}: ${formatMessage(e.message)}`;
+  if (e.kind === 'fault') return `${t}  !! ${e.detail}`;
+  if (e.kind === 'note') return `${t}  .. ${e.detail}`;
+  return `${t}  ${e.from} -> ${e.to}: ${formatMessage(e.message)}`;
 }
 
 const batch = (b: Batch): string =>
@@ -34,6 +37,11 @@ export function formatMessage(m: Message): string {
     case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position}) part ${m.snapshot.part + 1}/${m.snapshot.parts}`;
     case 'registered': return `registered ${m.nonce} as session ${m.client}`;
     case 'alive': return `alive a=${m.acceptor} promised=${formatBallot(m.promised)}`;
-    default: return (m as { type: string }).type;
+    default: {
+      // A message type this formatter does not know yet ('register', 'registered', ...).
+      const other = m as { type: string };
+      const text = JSON.stringify(other, (_k, v: unknown) => (v instanceof Uint8Array ? `bytes[${v.byteLength}]` : v));
+      return `${other.type} ${text.length > 200 ? `${text.slice(0, 200)}...` : text}`;
+    }
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * THE ONE PLACE where the simulator creates a protocol `Client` and learns which identity
+ * (session key, seq) a submission got, and which submission a completion belongs to.
+ *
+ * A client's values travel under the session key the log issued it (see `Client`), which it
+ * learns only after its registration was ordered; values submitted before wait for it. So a
+ * submission is reported to the checker (`identified`) once the key it travels under is known,
+ * which is always before it can be delivered.
+ */
+import { Client } from '../protocol/client.js';
+import type { Payload } from '../protocol/messages.js';
+import type { ResolvedOptions } from '../protocol/options.js';
+import type { Rng } from './rng.js';
+
+export interface Identity {
+  readonly client: number;
+  readonly seq: number;
+}
+
+export class SimClient {
+  readonly node: Client;
+  /** Submitted, key not known yet. */
+  private waiting: { seq: number; value: Payload }[] = [];
+  /** The session key each identified seq travels under. */
+  private readonly keyOf = new Map<number, number>();
+
+  /**
+   * @param nonces where registration nonces come from (the simulation's seeded randomness)
+   * @param identified told of each submission once its identity is known
+   */
+  constructor(id: number, options: ResolvedOptions, nonces: Rng, private readonly identified: (i: Identity, value: Payload) => void) {
+    const hex = (): string => Math.floor(nonces.next() * 2 ** 32).toString(16).padStart(8, '0');
+    this.node = new Client(id, options, { nonce: () => hex() + hex() });
+  }
+
+  /** Submit a value (reported through `identified` once its session key is known). */
+  submit(value: Payload, now: number): void {
+    const seq = this.node.submit(value, now);
+    this.waiting.push({ seq, value });
+    this.identify();
+  }
+
+  /** After every step of the client: a session key may have arrived. */
+  identify(): void {
+    const key = this.node.session;
+    if (key === undefined || this.waiting.length === 0) return;
+    for (const w of this.waiting) {
+      this.keyOf.set(w.seq, key);
+      this.identified({ client: key, seq: w.seq }, w.value);
+    }
+    this.waiting = [];
+  }
+
+  /** Completions since the last call, with the identity they complete (unidentified ones: none). */
+  takeCompletions(): (Identity & { position: number })[] {
+    const out: (Identity & { position: number })[] = [];
+    for (const c of this.node.takeCompletions()) {
+      const client = this.keyOf.get(c.seq);
+      if (client === undefined) continue; // expired before it ever travelled
+      this.keyOf.delete(c.seq);
+      out.push({ client, seq: c.seq, position: c.position });
+    }
+    return out;
+  }
+
+  /** Values submitted and not yet reported committed. */
+  get pending(): number {
+    return this.node.pendingCount;
+  }
+}
