@@ -101,10 +101,10 @@ export const PLANTED_BUGS = [
     to: 'if (!c || c.chunks !== m.chunks) {',
   },
   {
-    name: 'leader uses the values of incomplete promise answers',
-    file: 'lib/protocol/proposer.ts',
-    from: 'for (const c of this.promises.values()) {\n      if (c.received.size !== c.chunks) continue;\n      for (const entries of c.received.values()) {',
-    to: 'for (const c of this.promises.values()) {\n      for (const entries of c.received.values()) {',
+    name: 'learner adds up votes of different ballots',
+    file: 'lib/protocol/learner.ts',
+    from: 'let vote = p.votes.find((v) => sameBallot(v.ballot, m.ballot));',
+    to: 'let vote = p.votes[0];',
   },
   // ---- phase 2, trimming, catch-up
   {
@@ -145,17 +145,17 @@ export const PLANTED_BUGS = [
     to: 'this.bySeq.set(seq, position + 1);',
   },
   {
-    name: 'a restarted session starts over at seq 0 (reuses its first seqs)',
+    name: 'a client whose session expired resends its pending values in the new session',
     file: 'lib/protocol/client.ts',
-    from: 'firstSeq: this.nextSeq, sentAt: undefined };',
-    to: 'firstSeq: 0, sentAt: undefined };',
+    from: '      p.sentAt = -1;\n      this.completions.push({ seq: p.seq, position: SESSION_EXPIRED });\n      this.metrics.expired++;\n    }\n    this.pending.clear();',
+    to: '      this.metrics.expired++;\n    }',
   },
   // ---- election
   {
-    name: 'a leader ignores nacks (keeps its overtaken ballot)',
+    name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',
     file: 'lib/protocol/proposer.ts',
-    from: "if (this.phase !== 'follower' && sameBallot(m.ballot, this.ballot)) this.preempted(now);",
-    to: '',
+    from: 'if (now - this.lastCanLead[id]! < this.options.leaderTimeoutMs) return id;',
+    to: 'if (now - this.lastHeard[id]! < this.options.leaderTimeoutMs) return id;',
   },
   {
     name: 'CheckQuorum counts acceptors ever heard, not recently heard (a cut-off leader never yields)',

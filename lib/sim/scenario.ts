@@ -4,7 +4,7 @@
  * JSON-able data: printing it explains a failing seed, the shrinker edits it, and
  * `npm run sim -- --scenario FILE` replays a saved (or shrunk) one.
  */
-import type { Group } from '../protocol/messages.js';
+import type { Group, MessageType } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
 import { MAX_BATCH_BYTES_FOR_DATAGRAM } from '../transport/codec.js';
 import { Rng } from './rng.js';
@@ -21,6 +21,12 @@ export interface NetworkBehaviour {
   loss: number;
   /** Probability a message is delivered twice. */
   duplicate: number;
+  /**
+   * Extra loss for the message types named: the large, multi-part answers (promise chunks, trim
+   * snapshot parts) are what a real network loses most (fragmented datagrams), and what splits a
+   * multi-part answer into parts of different answers.
+   */
+  partLoss?: { types: readonly MessageType[]; loss: number };
 }
 
 export interface NodeRef {
@@ -145,6 +151,9 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     loss: mix === 'lossy' || mix === 'chaos' ? rng.pick([0.01, 0.1, 0.3, 0.5]) : 0,
     duplicate: faulty ? rng.pick([0, 0.05, 0.2]) : 0,
   };
+  if (faulty && rng.chance(0.3)) {
+    network.partLoss = { types: rng.pick([['promise'], ['promise', 'trim', 'trimmed'], ['trim', 'trimmed']]), loss: rng.pick([0.2, 0.4, 0.6]) };
+  }
   const clocks: Record<string, NodeClock> = {};
   const drift = rng.chance(0.4);
   const maxTick = Math.max(1, Math.min(heartbeat, 20));
@@ -173,15 +182,18 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
   const livenessMs = Math.max(20_000,
     4 * (protocol.leaderTimeoutMs + protocol.retransmitMs + retry * 8 + protocol.catchupMs) +
     40 * (network.minDelayMs + network.jitterMs));
+  const sessions = rng.chance(0.25);
+  if (sessions) {
+    // A short deduplication window and few sessions: sessions retire while values are pending.
+    protocol.sessionIdleInstances = rng.pick([64, 128, 500]);
+    protocol.maxSessions = rng.pick([1, 2, 3]);
+  }
   return {
     seed, mix, shape, protocol,
     valuesPerClient: rng.between(5, 40),
     maxValueBytes,
     submitUntilMs: Math.max(500, healAtMs + rng.between(-1000, 500)),
     network, faults, healAtMs, livenessMs, clocks, wire,
-    // (Drawn and unused, so that the other draws of a seed stay where they were: session keys now
-    // come from the log, so there is no client incarnation to collide.)
-    ...(rng.chance(0.05) ? {} : {}),
     acceptorStorage: { sync: 'synced', fsyncMs: rng.pick([0, 1, 5]) },
   };
 }
@@ -318,10 +330,12 @@ export function describeScenario(s: Scenario): string {
       `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms`,
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
-      (p.learners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming'),
+      (p.learners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +
+      (p.maxSessions ? `, sessions: window ${p.sessionIdleInstances} instances, at most ${p.maxSessions}` : ''),
     `  timing: heartbeat ${p.heartbeatIntervalMs}, leader timeout ${p.leaderTimeoutMs}, retransmit ${p.retransmitMs}, ` +
       `client retry ${p.clientRetryMs}, catch-up ${p.catchupMs} ms; ticks ${ticks.join('/')} ms${drift ? ', drifting clocks' : ''}`,
     `  network: delay ${s.network.minDelayMs}+U(0,${s.network.jitterMs}) ms, loss ${s.network.loss}, duplicate ${s.network.duplicate}` +
+      (s.network.partLoss ? `, ${s.network.partLoss.loss} more loss of ${s.network.partLoss.types.join('/')}` : '') +
       `${s.wire ? ', through the binary codec' : ''}`,
     `  acceptor storage: ${s.acceptorStorage.sync}, fsync ${s.acceptorStorage.fsyncMs} ms`,
     `  faults: ${s.faults.length}, heal at ${s.healAtMs} ms, liveness within ${s.livenessMs} ms after` +

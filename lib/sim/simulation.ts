@@ -451,6 +451,7 @@ export class Simulation {
       if (this.links[from.index * n + to.index]! > 0) continue;
       for (const message of messages) {
         if (!this.healed && this.rng.chance(net.loss)) continue;
+        if (!this.healed && net.partLoss?.types.includes(message.type) && this.rng.chance(net.partLoss.loss)) continue;
         const copies = !this.healed && this.rng.chance(net.duplicate) ? 2 : 1;
         for (let c = 0; c < copies; c++) {
           const delay = from === to ? 0 : this.healed
