@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { onShutdownSignal } from './cli-signals.js';
 import { performance } from 'node:perf_hooks';
 import { Acceptor } from './protocol/acceptor.js';
-import { MAX_PROPOSER_ID } from './protocol/ballot.js';
+import { INCARNATION_SPACE, MAX_PROPOSER_ID } from './protocol/ballot.js';
 import { Client, ValueTooLargeError } from './protocol/client.js';
 import { Learner } from './protocol/learner.js';
 import type { Group } from './protocol/messages.js';
@@ -280,7 +280,7 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
       }
       break;
     case 'proposers':
-      node = new Proposer(id, resolved, { incarnation: randomInt(0, 2 ** 32), random: Math.random });
+      node = new Proposer(id, resolved, { incarnation: randomInt(0, INCARNATION_SPACE), random: Math.random });
       break;
     case 'learners': {
       const learner = new Learner(id, resolved);

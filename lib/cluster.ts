@@ -9,7 +9,8 @@
  * for await (const v of cluster.learned({ learner: 1 })) console.log(v.position, v.value);
  * ```
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { INCARNATION_SPACE } from './protocol/ballot.js';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Remote, wrap } from 'comlink';
@@ -673,7 +674,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
       replayKeepValues: this.config.replayKeepValues,
       durable: slot.group === 'acceptors' && this.config.durable
         ? { dir: acceptorDir(this.config.durable.dataDir, slot.id), sync: this.config.durable.sync } : undefined,
-      incarnation: randomBytes(4).readUInt32LE(0),
+      incarnation: randomInt(0, INCARNATION_SPACE),
       transport: this.config.transport,
       faults: this.faultSettings,
       restored: slot.group === 'acceptors' ? slot.saved : undefined,

@@ -9,19 +9,24 @@
 export interface Ballot {
   /** Grows by at least one every time a proposer starts phase 1. */
   readonly round: number;
-  /** `proposerId * 2^32 + incarnation`: unique per proposer incarnation. */
+  /** `proposerId * 2^42 + incarnation`: unique per proposer incarnation. */
   readonly node: number;
 }
 
-const INCARNATION_SPACE = 2 ** 32;
+/**
+ * Proposer incarnations are drawn at random (proposers keep no storage): 42 bits, so two lives of
+ * one proposer id share a ballot only if they draw the same incarnation (2^-42) and reach the
+ * same round.
+ */
+export const INCARNATION_SPACE = 2 ** 42;
 /** Largest proposer id that keeps `node` an exact integer. */
-export const MAX_PROPOSER_ID = 2 ** 20;
+export const MAX_PROPOSER_ID = 2 ** 10;
 
 /** The ballot below every real ballot: "nothing promised / accepted yet". */
 export const ZERO_BALLOT: Ballot = Object.freeze({ round: 0, node: 0 });
 
 export function nodeKey(proposerId: number, incarnation: number): number {
-  return proposerId * INCARNATION_SPACE + (incarnation >>> 0);
+  return proposerId * INCARNATION_SPACE + (Math.floor(incarnation) % INCARNATION_SPACE);
 }
 
 export function proposerOf(ballot: Ballot): number {

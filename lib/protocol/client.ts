@@ -61,6 +61,8 @@ export class Client implements ProtocolNode {
   /** Current resend interval: `clientRetryMs`, doubled per unanswered resend round, up to 8×. */
   private retryMs: number;
   private lastNow = -Infinity;
+  /** When the log last answered us (a registration or one of our values). */
+  private lastAnswerAt = -Infinity;
   readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, pending: 0, dropped: 0 };
 
   /** @param id the configured client id (names it in logs; the session key identifies its values) */
@@ -82,6 +84,9 @@ export class Client implements ProtocolNode {
     this.lastNow = now;
     const size = SUBMISSION_OVERHEAD + payloadSize(value);
     if (size > this.options.batchMaxBytes) throw new ValueTooLargeError(size - SUBMISSION_OVERHEAD, this.options.batchMaxBytes - SUBMISSION_OVERHEAD);
+    // Idle for long, the session may have retired meanwhile: with nothing pending, a fresh one
+    // costs one registration and no value's outcome becomes unknown.
+    if (this.key !== undefined && this.pending.size === 0 && now - this.lastAnswerAt >= this.options.sessionRenewMs) this.openSession();
     const seq = this.nextSeq++;
     const pending: PendingValue = { seq, value, size, sentAt: now };
     this.pending.set(seq, pending);
@@ -98,7 +103,7 @@ export class Client implements ProtocolNode {
 
   handle(message: Message, now: number): void {
     this.lastNow = now;
-    if (message.type === 'committed') this.onCommitted(message);
+    if (message.type === 'committed') this.onCommitted(message, now);
     else if (message.type === 'registered') this.onRegistered(message, now);
     else this.metrics.dropped++;
   }
@@ -163,6 +168,7 @@ export class Client implements ProtocolNode {
     this.registration = undefined;
     this.key = m.client;
     this.retryMs = this.options.clientRetryMs;
+    this.lastAnswerAt = now;
     // Everything submitted meanwhile goes out now, in seq order.
     for (const p of this.pending.values()) {
       p.sentAt = now;
@@ -170,7 +176,7 @@ export class Client implements ProtocolNode {
     }
   }
 
-  private onCommitted(m: CommittedMessage): void {
+  private onCommitted(m: CommittedMessage, now: number): void {
     const key = this.key;
     if (key === undefined) return;
     let mine = false;
@@ -189,7 +195,10 @@ export class Client implements ProtocolNode {
       this.metrics.completed++;
     }
     // Only answers to us show the leader keeps up: others' acks must not cut our backoff short.
-    if (mine) this.retryMs = this.options.clientRetryMs;
+    if (mine) {
+      this.retryMs = this.options.clientRetryMs;
+      this.lastAnswerAt = now;
+    }
     while (this.completedBelow < this.nextSeq && !this.pending.has(this.completedBelow)) this.completedBelow++;
     this.metrics.pending = this.pending.size;
   }

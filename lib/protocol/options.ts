@@ -56,6 +56,12 @@ export interface ProtocolOptions {
    * recently active. Bounds every learner's memory and every snapshot. Default 4,096.
    */
   maxSessions?: number;
+  /**
+   * A client with nothing pending that has had no answer for this long opens a fresh session
+   * before its next value (one more ordered registration), so that a session retired while the
+   * client was idle does not fail that value with `SESSION_EXPIRED`. Default 30,000.
+   */
+  sessionRenewMs?: number;
 }
 
 export type ResolvedOptions = Required<ProtocolOptions>;
@@ -108,6 +114,7 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 64),
     sessionIdleInstances: positiveInt('sessionIdleInstances', options.sessionIdleInstances ?? 1_000_000),
     maxSessions: positiveInt('maxSessions', options.maxSessions ?? 4096, 1 << 20),
+    sessionRenewMs: positiveInt('sessionRenewMs', options.sessionRenewMs ?? 30_000),
   };
   if (resolved.leaderTimeoutMs <= resolved.heartbeatIntervalMs * 2) {
     throw new ConfigurationError(

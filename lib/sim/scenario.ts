@@ -187,6 +187,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     // A short deduplication window and few sessions: sessions retire while values are pending.
     protocol.sessionIdleInstances = rng.pick([64, 128, 500]);
     protocol.maxSessions = rng.pick([1, 2, 3]);
+    protocol.sessionRenewMs = rng.pick([100, 500, 2000]);
   }
   return {
     seed, mix, shape, protocol,

@@ -114,6 +114,30 @@ describe('Protocol core', () => {
       expect(ofType(c.takeOutgoing(), 'submit')[0]!.values.map((v) => v.seq)).to.deep.equal([1]);
     });
 
+    it('opens a fresh session before a value submitted after a long idle time, and ends pending values when its session expired', () => {
+      const c = registered(77, { sessionRenewMs: 1000 });
+      c.submit('a', 10);
+      c.takeOutgoing();
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] }, 20);
+      c.submit('b', 500); // idle for less than sessionRenewMs: same session
+      expect(ofType(c.takeOutgoing(), 'submit')[0]).to.deep.include({ client: 77 });
+      c.handle({ type: 'committed', entries: [{ client: 77, seq: 1, position: 1 }] }, 510);
+      c.submit('c', 2000); // idle for longer: register first, then send under the new key
+      const [register] = ofType(c.takeOutgoing(), 'submit');
+      expect(register).to.deep.include({ client: 0 });
+      expect(register!.values[0]!.seq).to.equal(2); // the new session starts at the next seq
+      c.handle({ type: 'registered', nonce: 'nonce-0123456789', client: 90 }, 2010);
+      expect(ofType(c.takeOutgoing(), 'submit')[0]!.values).to.deep.equal([{ client: 90, seq: 2, value: 'c' }]);
+      c.submit('d', 2020);
+      c.takeOutgoing();
+      c.handle({ type: 'committed', entries: [{ client: 90, seq: 2, position: -2 }] }, 2030);
+      expect(c.takeCompletions()).to.deep.equal([
+        { seq: 0, position: 0 }, { seq: 1, position: 1 }, { seq: 2, position: -2 }, { seq: 3, position: -2 },
+      ]);
+      expect(c.pendingCount).to.equal(0);
+      expect(c.session).to.equal(undefined); // registering again
+    });
+
     it('refuses a value no batch could ever carry, with a named error', () => {
       const c = new Client(0, options({ batchMaxBytes: 100 }), { nonce: () => 'nonce-0123456789' });
       expect(() => c.submit('x'.repeat(200), 0)).to.throw(ValueTooLargeError, /exceeds/);
