@@ -11,7 +11,7 @@ import { Acceptor } from './protocol/acceptor.js';
 import { INCARNATION_SPACE, MAX_PROPOSER_ID } from './protocol/ballot.js';
 import { Client, ValueTooLargeError } from './protocol/client.js';
 import { Learner } from './protocol/learner.js';
-import type { Group } from './protocol/messages.js';
+import { type Group, SESSION_EXPIRED } from './protocol/messages.js';
 import type { ProtocolNode } from './protocol/node.js';
 import { ConfigurationError, type ProtocolOptions, resolveOptions } from './protocol/options.js';
 import { Proposer } from './protocol/proposer.js';
@@ -349,6 +349,8 @@ async function run(inv: Invocation, protocolOptions: ProtocolOptions, id: number
         const done = client.takeCompletions();
         if (done.length) {
           state.completed += done.length;
+          const expired = done.filter((c) => c.position === SESSION_EXPIRED).length;
+          if (expired) stderr(`${tag} ${expired} value(s) ended with their session expired: each delivered at most once, maybe not at all`);
           if (state.head < state.lines.length && client.pendingCount < maxOutstanding) setImmediate(feed);
           else finishIfDone();
         }
