@@ -15,7 +15,8 @@ import ts from 'typescript';
 
 /**
  * Each bug: the file, the exact source text it replaces, and what the simulator must see.
- * `explore`: also (or only) run the bounded explorer with these flags.
+ * `mix`: run only seeds of that fault mix. `explore`: also (or only, with `exploreOnly`) run the
+ * bounded explorer with these flags.
  */
 export const PLANTED_BUGS = [
   // ---- acceptors
@@ -97,6 +98,7 @@ export const PLANTED_BUGS = [
   {
     name: 'leader combines promise chunks by count, not by answer (the chunk-mixing bug)',
     file: 'lib/protocol/proposer.ts',
+    mix: 'handover', // it takes a leader change while the old leader trims and chunks are lost
     from: 'if (c && m.cutAt < c.cutAt) return;\n    if (!c || m.cutAt > c.cutAt || c.chunks !== m.chunks) {',
     to: 'if (!c || c.chunks !== m.chunks) {',
   },
@@ -212,9 +214,9 @@ async function plant(bug, seeds) {
       if (m && Number(m[2]) > 0) return { bug, caughtBy: `explorer after ${m[1]} states`, detail: firstViolation(r.stdout) };
       if (bug.exploreOnly) return { bug };
     }
-    const r = await run([join(out, 'lib/sim/cli.js'), '--seeds', String(seeds), '--stop-on-failure']);
+    const r = await run([join(out, 'lib/sim/cli.js'), '--seeds', String(seeds), '--stop-on-failure', ...(bug.mix ? ['--mix', bug.mix] : [])]);
     const failed = /seed (\d+) FAILED (.*?)  \(replay/.exec(r.stdout);
-    if (failed) return { bug, caughtBy: `seed ${failed[1]}`, seeds: Number(failed[1]), detail: failed[2] };
+    if (failed) return { bug, caughtBy: `seed ${failed[1]}${bug.mix ? ` of mix ${bug.mix}` : ''}`, seeds: Number(failed[1]), detail: failed[2] };
     // A run that did not get to its summary line proves nothing: report it, never count it as caught.
     if (!/sim: \d+ seeds/.test(r.stdout)) return { bug, error: `the simulator did not run: ${(r.stderr || r.stdout).slice(-400)}` };
     return { bug };

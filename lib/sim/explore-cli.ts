@@ -21,7 +21,7 @@ const USAGE = `usage: npm run explore -- [flags]
   --no-trim             keep every instance (default: trim, keeping 1 instance)
   --max-ticks N         most clock advances (default ${DEFAULT_EXPLORE_OPTIONS.maxTicks}); --step-ms N per advance
   --tick-policy P       always | quiescent (advance only with nothing in flight)
-  --eager T,T|none      message types delivered at once, never lost (default heartbeat,progress)
+  --eager T,T|none      message types delivered at once, never lost (default heartbeat,alive,progress)
   --self-delay          a proposer's messages to itself travel like any other (default: at once)
   --warmup W            leader | none (default leader: fault-free FIFO prefix until a proposer leads)
   --search S            dfs | bfs (default dfs)

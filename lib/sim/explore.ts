@@ -13,13 +13,13 @@
  * commit its answers leave only after the sync, so a crash before the sync loses exactly the
  * answers a lost message would: loss plus crash-restart covers "crash before sync".
  *
- * Reductions (all flags): message types in `eager` (heartbeats and progress reports by default)
+ * Reductions (all flags): message types in `eager` (heartbeats, the acceptors' answers to them and progress reports by default)
  * are delivered at once, in order, without faults; messages a proposer sends to itself likewise;
  * the clock advances only by `stepMs` and at most `maxTicks` times; with `tickPolicy: 'quiescent'`
  * only when nothing is in flight.
  */
 import { createHash } from 'node:crypto';
-import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot, nodeKey } from '../protocol/ballot.js';
+import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot } from '../protocol/ballot.js';
 import type { Batch, Group, Message, MessageType, Outgoing, Payload } from '../protocol/messages.js';
 import type { ProtocolNode } from '../protocol/node.js';
 import { type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
@@ -106,7 +106,7 @@ export const DEFAULT_EXPLORE_OPTIONS: ExploreOptions = {
   loss: 1, dup: 1, crash: 1, crashGroups: ['acceptors', 'proposers'],
   batchMaxBytes: 80, batchMaxValues: 1, trim: true,
   stepMs: 10, maxTicks: 4, tickPolicy: 'always',
-  eager: ['heartbeat', 'progress'], selfImmediate: true,
+  eager: ['heartbeat', 'alive', 'progress'], selfImmediate: true,
   warmup: 'leader', warmupMaxSteps: 500,
   protocol: {},
   timeLimitMs: Infinity, maxViolations: Infinity, keepPaths: 3, search: 'dfs',
@@ -134,13 +134,14 @@ function protocolOptions(o: ExploreOptions): ResolvedOptions {
 // Clients: the one place that knows how a client is made and which key its values carry.
 
 /**
- * Creates client `id`'s incarnation and names the key its submissions carry. When clients must
- * register a session before their values count (a 'register' / 'registered' exchange), adapt
- * only this function (and give `ExploreOptions.warmup` a predicate "every client registered").
+ * Creates client `id`'s incarnation. Its values travel under the session key the log issues it
+ * (`client.session`, known once its registration was ordered); the world reports a submission
+ * to the checker once that key is known. The nonce is a pure function of the incarnation, so
+ * that clones of a world stay identical (no shared counter); the explorer never expires sessions.
  */
-export function makeClient(id: number, incarnation: number, options: ResolvedOptions): { client: Client; key: number } {
-  const key = nodeKey(id, incarnation);
-  return { client: new Client(id, key, options), key };
+export function makeClient(id: number, incarnation: number, options: ResolvedOptions): Client {
+  const nonce = `explore-client-${id}-${incarnation}`.padEnd(16, '.');
+  return new Client(id, options, { nonce: () => nonce });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +305,8 @@ export class World {
   /** Incarnation of each node, by `group/id`. */
   incarnation: Record<string, number> = {};
   boots: Record<string, number> = {};
-  clientKeys: number[] = [];
+  /** Per client: values submitted whose session key is not known yet. */
+  unidentified: { seq: number; value: string }[][] = [];
   /** Per acceptor: what its disk holds. */
   disks: AcceptorState[] = [];
   /** Per acceptor: the highest ballot it ever promised or voted for, across restarts. */
@@ -437,8 +439,8 @@ export class World {
   }
 
   private bootClient(id: number): Client {
-    const { client, key } = makeClient(id, this.nextIncarnation(`clients/${id}`), this.options);
-    this.clientKeys[id] = key;
+    const client = makeClient(id, this.nextIncarnation(`clients/${id}`), this.options);
+    this.unidentified[id] = [];
     return this.adopt('clients', id, client);
   }
 
@@ -525,7 +527,7 @@ export class World {
           const client = this.own('clients', c) as Client;
           const value = `v${i}`;
           const seq = client.submit(value, this.now);
-          this.checker.submit(this.clientKeys[c]!, seq, value);
+          this.unidentified[c]!.push({ seq, value });
           this.submittedValues++;
           this.note(`clients/${c} submits ${value} (seq ${seq})`);
           this.afterStep('clients', c);
@@ -601,7 +603,13 @@ export class World {
       }
       for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
     } else if (node instanceof Client) {
-      for (const c of node.takeCompletions()) this.checker.complete(node.key, c.seq, c.position);
+      // A value travels only once its session key is known, so it is identified before delivery.
+      const key = node.session;
+      if (key !== undefined) {
+        for (const u of this.unidentified[id]!) this.checker.submit(key, u.seq, u.value);
+        this.unidentified[id] = [];
+        for (const c of node.takeCompletions()) this.checker.complete(key, c.seq, c.position);
+      }
     } else if (node instanceof Acceptor) {
       this.disks[id] = applyAcceptorRecords(this.disks[id]!, node.takeWrites());
     }
@@ -675,7 +683,7 @@ export class World {
 
   /** Predicate for warm-ups: some proposer leads and nothing is in flight. */
   get settledWithLeader(): boolean {
-    return this.packets.length === 0 && this.proposers.some((p) => p.isLeader);
+    return this.packets.length === 0 && this.proposers.some((p) => p.isLeader) && this.clients.every((c) => c.session !== undefined);
   }
 
   /** One fault-free FIFO step of a warm-up: deliver the oldest message, else advance the clock. */

@@ -9,8 +9,14 @@ import type { ProtocolOptions } from '../protocol/options.js';
 import { MAX_BATCH_BYTES_FOR_DATAGRAM } from '../transport/codec.js';
 import { Rng } from './rng.js';
 
-export type FaultMix = 'calm' | 'lossy' | 'crashes' | 'partitions' | 'chaos';
-export const FAULT_MIXES: readonly FaultMix[] = ['calm', 'lossy', 'crashes', 'partitions', 'chaos'];
+/**
+ * `handover`: leaders keep changing hands while trimming and chunked answers are in flight —
+ * the proposers repeatedly lose sight of each other (both campaign, both trim while they lead),
+ * promise chunks are small, reordered and lost. A rolling restart or a flapping link between
+ * proposers looks like this.
+ */
+export type FaultMix = 'calm' | 'lossy' | 'crashes' | 'partitions' | 'chaos' | 'handover';
+export const FAULT_MIXES: readonly FaultMix[] = ['calm', 'lossy', 'crashes', 'partitions', 'chaos', 'handover'];
 
 export interface NetworkBehaviour {
   /** Every message takes at least this long. */
@@ -112,6 +118,11 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     learners: rng.between(1, 3),
     clients: rng.between(1, 4),
   };
+  const handover = mix === 'handover';
+  if (handover) {
+    shape.proposers = Math.max(2, shape.proposers);
+    shape.acceptors = rng.pick([3, 3, 3, 5]);
+  }
   const wire = rng.chance(1 / 3);
   const n = shape.acceptors;
   const protocol: ProtocolOptions = { proposers: shape.proposers, acceptors: n };
@@ -136,11 +147,20 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     ? rng.pick([4096, 48 * 1024, MAX_BATCH_BYTES_FOR_DATAGRAM])
     : rng.pick([100, 150, 200, 300, 1024, 48 * 1024]);
   if (wire) protocol.batchMaxBytes = Math.min(protocol.batchMaxBytes, MAX_BATCH_BYTES_FOR_DATAGRAM);
-  const maxValueBytes = bigValues ? Math.min(protocol.batchMaxBytes - 24, rng.pick([500, 2000, 8000])) : 8;
+  let maxValueBytes = bigValues ? Math.min(protocol.batchMaxBytes - 24, rng.pick([500, 2000, 8000])) : 8;
   if (rng.chance(0.6)) {
     // Trim aggressively, so that restarted proposers and learners meet trimmed logs.
     protocol.learners = shape.learners;
     protocol.trimKeepInstances = rng.pick([1, 1, 2, 8, 64]);
+  }
+  if (handover) {
+    protocol.learners = shape.learners;
+    protocol.trimKeepInstances = 1;
+    protocol.batchMaxBytes = rng.pick([80, 80, 150]); // 80: every accepted entry is a promise chunk of its own
+    protocol.batchMaxValues = rng.pick([1, 1, 2]);
+    protocol.retransmitMs = rng.pick([10, 20]);
+    protocol.window = rng.pick([2, 4, 8]);
+    maxValueBytes = Math.min(maxValueBytes, protocol.batchMaxBytes - 24);
   }
   const faulty = mix !== 'calm';
   // Slow networks: delays beyond the retransmit interval and the leader timeout.
@@ -151,7 +171,11 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     loss: mix === 'lossy' || mix === 'chaos' ? rng.pick([0.01, 0.1, 0.3, 0.5]) : 0,
     duplicate: faulty ? rng.pick([0, 0.05, 0.2]) : 0,
   };
-  if (faulty && rng.chance(0.3)) {
+  if (handover) {
+    network.jitterMs = rng.pick([10, 20, 40]);
+    network.loss = rng.pick([0.05, 0.1, 0.2]);
+    network.partLoss = { types: ['promise'], loss: rng.pick([0.3, 0.5]) };
+  } else if (faulty && rng.chance(0.3)) {
     network.partLoss = { types: rng.pick([['promise'], ['promise', 'trim', 'trimmed'], ['trim', 'trimmed']]), loss: rng.pick([0.2, 0.4, 0.6]) };
   }
   const clocks: Record<string, NodeClock> = {};
@@ -175,6 +199,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     faults.push(isolatedProposer(rng, shape, protocol, healAtMs));
   }
   if (mix === 'crashes' || mix === 'chaos') faults.push(...crashSchedule(rng, shape, protocol, healAtMs, permanent));
+  if (handover) faults.push(...proposersLoseSight(rng, shape, healAtMs));
   if (mix === 'partitions' || mix === 'chaos') faults.push(...partitionSchedule(rng, nodes, healAtMs));
   if ((mix === 'crashes' || mix === 'chaos' || mix === 'partitions') && rng.chance(0.5)) faults.push(...stallSchedule(rng, nodes, healAtMs));
   faults.sort((a, b) => a.at - b.at);
@@ -245,6 +270,18 @@ function isolatedProposer(rng: Rng, shape: Scenario['shape'], protocol: Protocol
     if (oneWay !== 1) links.push([acceptor, proposer]);
   }
   return { kind: 'cut', at: rng.int(until), forMs: null, links };
+}
+
+/** The proposers stop hearing each other, again and again: each campaigns and trims while it leads. */
+function proposersLoseSight(rng: Rng, shape: Scenario['shape'], until: number): Fault[] {
+  const faults: Fault[] = [];
+  const proposers: NodeRef[] = Array.from({ length: shape.proposers }, (_, id) => ({ group: 'proposers', id }));
+  for (let at = rng.between(100, 400); at < until; at += rng.between(150, 600)) {
+    const links: [NodeRef, NodeRef][] = [];
+    for (const a of proposers) for (const b of proposers) if (a !== b && rng.chance(0.7)) links.push([a, b]);
+    if (links.length) faults.push({ kind: 'cut', at, forMs: rng.between(50, 400), links });
+  }
+  return faults;
 }
 
 function crashSchedule(rng: Rng, shape: Scenario['shape'], protocol: ProtocolOptions, until: number, permanent: Fault[]): Fault[] {
