@@ -39,7 +39,7 @@ interface PendingValue {
   sentAt: number;
 }
 
-interface Registration {
+interface PendingRegistration {
   readonly nonce: string;
   readonly firstSeq: number;
   sentAt: number | undefined;
@@ -52,7 +52,7 @@ export class Client implements ProtocolNode {
   private completedBelow = 0;
   /** The session key, once the log issued it. */
   private key: number | undefined;
-  private registration: Registration | undefined;
+  private registration: PendingRegistration | undefined;
   /** Undecided values, in order of their last send (re-inserted on resend), so the stalest come first. */
   private readonly pending = new Map<number, PendingValue>();
   private unsent: PendingValue[] = [];
