@@ -204,9 +204,6 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
   if ((mix === 'crashes' || mix === 'chaos' || mix === 'partitions') && rng.chance(0.5)) faults.push(...stallSchedule(rng, nodes, healAtMs));
   faults.sort((a, b) => a.at - b.at);
   const retry = protocol.clientRetryMs;
-  const livenessMs = Math.max(20_000,
-    4 * (protocol.leaderTimeoutMs + protocol.retransmitMs + retry * 8 + protocol.catchupMs) +
-    40 * (network.minDelayMs + network.jitterMs));
   const sessions = rng.chance(0.25);
   if (sessions) {
     // A short deduplication window and few sessions: sessions retire while values are pending.
@@ -214,9 +211,18 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     protocol.maxSessions = rng.pick([1, 2, 3]);
     protocol.sessionRenewMs = rng.pick([100, 500, 2000]);
   }
+  const valuesPerClient = rng.between(5, 40);
+  // After healing the network is timely (see Simulation.timelyMs); ordering everything that is
+  // queued then takes at least one round of 2a/2b per (window × batch) values, one after another.
+  const timelyMs = Math.max(1, Math.floor((protocol.leaderTimeoutMs - 2 * heartbeat) / 2));
+  const roundTripMs = 2 * Math.min(network.minDelayMs + network.jitterMs, timelyMs) + 2 * maxTick;
+  const rounds = Math.ceil((shape.clients * (valuesPerClient + 1)) / (protocol.window * protocol.batchMaxValues));
+  const livenessMs = Math.max(20_000,
+    4 * (protocol.leaderTimeoutMs + protocol.retransmitMs + retry * 8 + protocol.catchupMs) +
+    40 * (network.minDelayMs + network.jitterMs) + 3 * rounds * roundTripMs);
   return {
     seed, mix, shape, protocol,
-    valuesPerClient: rng.between(5, 40),
+    valuesPerClient,
     maxValueBytes,
     submitUntilMs: Math.max(500, healAtMs + rng.between(-1000, 500)),
     network, faults, healAtMs, livenessMs, clocks, wire,
