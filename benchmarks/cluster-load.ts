@@ -9,7 +9,7 @@
  * - open loop: submit at a fixed rate, whatever comes back (used at half of the peak).
  */
 import { performance } from 'node:perf_hooks';
-import type { Cluster } from '../lib/cluster.js';
+import type { Cluster } from '../lib/cluster/cluster.js';
 import { LatencyHistogram } from './lib/histogram.js';
 
 const RING = 1 << 22;

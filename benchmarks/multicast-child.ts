@@ -6,7 +6,7 @@
  *
  *   node dist/benchmarks/multicast-child.js <valueBytes> <reps> <seconds> <warmSeconds>
  */
-import { Cluster } from '../lib/cluster.js';
+import { Cluster } from '../lib/cluster/cluster.js';
 import type { UdpMulticastSettings } from '../lib/transport/udp-multicast.js';
 import { Load } from './cluster-load.js';
 

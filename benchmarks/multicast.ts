@@ -17,7 +17,7 @@ export interface MulticastResult {
 
 const CHILD = fileURLToPath(new URL('./multicast-child.js', import.meta.url));
 const TRANSPORT = fileURLToPath(new URL('../lib/transport/udp-multicast.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../lib/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../lib/cli/paxos.js', import.meta.url));
 
 const created = new Set<string>();
 

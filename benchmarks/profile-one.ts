@@ -4,7 +4,7 @@
  *   node --cpu-prof --cpu-prof-dir=prof dist/benchmarks/profile-one.js <window, or 0 = batched> <seconds> [valueBytes]
  *   node dist/benchmarks/profile-summary.js prof/*.cpuprofile
  */
-import { Cluster } from '../lib/cluster.js';
+import { Cluster } from '../lib/cluster/cluster.js';
 import { Load } from './cluster-load.js';
 
 const [window = 256, seconds = 6, valueBytes = 16] = process.argv.slice(2).map(Number);

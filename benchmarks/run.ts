@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Cluster, type ClusterOptions } from '../lib/cluster.js';
+import { Cluster, type ClusterOptions } from '../lib/cluster/cluster.js';
 import { Load, type Window } from './cluster-load.js';
 import { type MulticastResult, multicastSkipReason, runMulticast } from './multicast.js';
 import { RawBus } from './raw-bus.js';

@@ -9,19 +9,19 @@ export { NodeRunner, type NodeRunnerOptions } from './runtime/node-runner.js';
 export {
   Cluster, ClientHandle, roleGroup, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
   type WorkerMetrics, type ExitReason, type RoleName,
-} from './cluster.js';
-export { type ValueCodec, defaultCodec, rawCodec } from './cluster-codec.js';
-export type { LearnedValue, LearnedOptions } from './cluster-learned.js';
+} from './cluster/cluster.js';
+export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
+export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
 export {
   ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
   FaultsUnsupportedError, TrimmedError, SessionExpiredError,
-} from './cluster-errors.js';
+} from './cluster/errors.js';
 export {
   BusTransport, createBusTransport, busTransportFactory, type BusSettings, type BusTopology, type BusEncoding, type FaultControllable,
 } from './transport/bus.js';
 export { type FaultSettings, type ResolvedFaults, type BusMember, resolveFaults } from './transport/bus-faults.js';
 export type { TransportSpec, TransportFactory, TransportContext } from './runtime/worker-transport.js';
-export type { WorkerStatus } from './runtime/worker-protocol.js';
+export type { WorkerStatus } from './cluster/worker-protocol.js';
 // Durable acceptor storage
 export {
   openAcceptorStore, MemoryAcceptorStore, StorageCorruptionError, StorageUnavailableError, DataDirInUseError, SYNC_POLICIES,

@@ -13,7 +13,7 @@ import { Acceptor } from '../../lib/protocol/acceptor.js';
 import { joinSnapshot, splitSnapshot } from '../../lib/protocol/snapshot-parts.js';
 import type { ClientMark, DeliverySnapshot, Outgoing } from '../../lib/protocol/messages.js';
 import { checkBatchFits, createReceiver, emptyTransportMetrics, maxBatchBytesFor } from '../../lib/transport/udp-multicast.js';
-import { ConfigFileError, parseConfig } from '../../lib/config-file.js';
+import { ConfigFileError, parseConfig } from '../../lib/cli/config-file.js';
 import { CLI_PATH } from './netns.js';
 import { CLIENT, BALLOT, sampleMessages, submissions } from './samples.js';
 

@@ -14,8 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/lib/cli.js, from dist/test/net/. */
-export const CLI_PATH = resolve(here, '../../lib/cli.js');
+/** dist/lib/cli/paxos.js, from dist/test/net/. */
+export const CLI_PATH = resolve(here, '../../lib/cli/paxos.js');
 
 const PREFIX = 'pxt';
 

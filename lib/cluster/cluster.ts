@@ -10,30 +10,30 @@
  * ```
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { INCARNATION_SPACE } from './protocol/ballot.js';
+import { INCARNATION_SPACE } from '../protocol/ballot.js';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Remote, wrap } from 'comlink';
 import { EventEmitter } from 'eventemitter3';
-import type { AcceptorState } from './protocol/acceptor.js';
-import { ValueTooLargeError } from './protocol/client.js';
-import { type Group, type Payload, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './protocol/messages.js';
-import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from './protocol/options.js';
-import type { BusTopology, FaultSettings } from './transport/bus.js';
-import { releaseDataDirLock } from './runtime/durable-acceptor.js';
-import { SYNC_POLICIES, type SyncPolicy } from './storage/index.js';
-import { resolveFaults } from './transport/bus-faults.js';
-import { portEndpoint } from './runtime/worker-endpoint.js';
-import type { SubmitReply, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './runtime/worker-protocol.js';
-import { type TransportSpec, validateTransportSpec } from './runtime/worker-transport.js';
-import { type ValueCodec, defaultCodec } from './cluster-codec.js';
-import { type LearnedOptions, LearnedStream, type LearnedValue } from './cluster-learned.js';
+import type { AcceptorState } from '../protocol/acceptor.js';
+import { ValueTooLargeError } from '../protocol/client.js';
+import { type Group, type Payload, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
+import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
+import type { BusTopology, FaultSettings } from '../transport/bus.js';
+import { releaseDataDirLock } from '../runtime/durable-acceptor.js';
+import { SYNC_POLICIES, type SyncPolicy } from '../storage/index.js';
+import { resolveFaults } from '../transport/bus-faults.js';
+import { portEndpoint } from './worker-endpoint.js';
+import type { SubmitReply, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import { type TransportSpec, validateTransportSpec } from '../runtime/worker-transport.js';
+import { type ValueCodec, defaultCodec } from './codec.js';
+import { type LearnedOptions, LearnedStream, type LearnedValue } from './learned.js';
 import {
   AcceptorStateLostError, ClusterError, ClusterStoppedError, FaultsUnsupportedError, MemberStateError, SessionExpiredError, WorkerExitedError,
   WorkerStartError,
-} from './cluster-errors.js';
+} from './errors.js';
 
-const WORKER_URL = new URL('./runtime/worker-main.js', import.meta.url);
+const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 
 function acceptorDir(dataDir: string, id: number): string {
   return joinPath(dataDir, `acceptor-${id}`);

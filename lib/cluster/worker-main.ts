@@ -8,7 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
-import { openDurableAcceptor } from './durable-acceptor.js';
+import { openDurableAcceptor } from '../runtime/durable-acceptor.js';
 import { Acceptor } from '../protocol/acceptor.js';
 import { randomBytes } from 'node:crypto';
 import { formatBallot } from '../protocol/ballot.js';
@@ -20,11 +20,11 @@ import { resolveOptions } from '../protocol/options.js';
 import { Proposer } from '../protocol/proposer.js';
 import type { FaultControllable, FaultSettings } from '../transport/bus.js';
 import type { Transport } from '../transport/transport.js';
-import { NodeRunner } from './node-runner.js';
+import { NodeRunner } from '../runtime/node-runner.js';
 import type {
   StreamItem, StreamRequest, SubmitReply, SubmitRequest, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus,
 } from './worker-protocol.js';
-import { createTransport } from './worker-transport.js';
+import { createTransport } from '../runtime/worker-transport.js';
 
 const init = workerData as WorkerInit;
 const options = resolveOptions(init.protocol);

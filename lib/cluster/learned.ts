@@ -5,9 +5,9 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Remote, transfer } from 'comlink';
-import type { ValueCodec } from './cluster-codec.js';
-import type { StreamItem, StreamReply, WorkerControl } from './runtime/worker-protocol.js';
-import { TrimmedError } from './cluster-errors.js';
+import type { ValueCodec } from './codec.js';
+import type { StreamItem, StreamReply, WorkerControl } from './worker-protocol.js';
+import { TrimmedError } from './errors.js';
 
 /** One value in the total order, as a learner delivered it. */
 export interface LearnedValue<T> {

@@ -3,7 +3,7 @@
  * people. `ConfigurationError` (invalid options) and `ValueTooLargeError` come from the protocol
  * core and are re-used as they are.
  */
-import type { Group } from './protocol/messages.js';
+import type { Group } from '../protocol/messages.js';
 
 /** Base class of the cluster's own errors. */
 export class ClusterError extends Error {

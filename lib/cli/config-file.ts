@@ -16,9 +16,9 @@
  * `--proposers` count. Roles may be singular or plural; `#` starts a comment.
  */
 import { readFileSync } from 'node:fs';
-import type { Group } from './protocol/messages.js';
-import { GROUPS } from './protocol/messages.js';
-import { type GroupAddress, isMulticastAddress } from './transport/udp-multicast.js';
+import type { Group } from '../protocol/messages.js';
+import { GROUPS } from '../protocol/messages.js';
+import { type GroupAddress, isMulticastAddress } from '../transport/udp-multicast.js';
 
 export interface PaxosConfig {
   /** The multicast group of every role. */

@@ -5,21 +5,21 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { onShutdownSignal } from './cli-signals.js';
+import { onShutdownSignal } from './signals.js';
 import { performance } from 'node:perf_hooks';
-import { Acceptor } from './protocol/acceptor.js';
-import { INCARNATION_SPACE, MAX_PROPOSER_ID } from './protocol/ballot.js';
-import { Client, ValueTooLargeError } from './protocol/client.js';
-import { Learner } from './protocol/learner.js';
-import { type Group, SESSION_EXPIRED } from './protocol/messages.js';
-import type { ProtocolNode } from './protocol/node.js';
-import { ConfigurationError, type ProtocolOptions, resolveOptions } from './protocol/options.js';
-import { Proposer } from './protocol/proposer.js';
-import { NodeRunner } from './runtime/node-runner.js';
+import { Acceptor } from '../protocol/acceptor.js';
+import { INCARNATION_SPACE, MAX_PROPOSER_ID } from '../protocol/ballot.js';
+import { Client, ValueTooLargeError } from '../protocol/client.js';
+import { Learner } from '../protocol/learner.js';
+import { type Group, SESSION_EXPIRED } from '../protocol/messages.js';
+import type { ProtocolNode } from '../protocol/node.js';
+import { ConfigurationError, type ProtocolOptions, resolveOptions } from '../protocol/options.js';
+import { Proposer } from '../protocol/proposer.js';
+import { NodeRunner } from '../runtime/node-runner.js';
 import { ConfigFileError, parseRole, readConfigFile } from './config-file.js';
-import { checkBatchFits, createUdpMulticastTransport, resolveInterface } from './transport/udp-multicast.js';
-import { type DurableAcceptor, openDurableAcceptor } from './runtime/durable-acceptor.js';
-import { SYNC_POLICIES, type SyncPolicy } from './storage/types.js';
+import { checkBatchFits, createUdpMulticastTransport, resolveInterface } from '../transport/udp-multicast.js';
+import { type DurableAcceptor, openDurableAcceptor } from '../runtime/durable-acceptor.js';
+import { SYNC_POLICIES, type SyncPolicy } from '../storage/types.js';
 
 const USAGE = `usage: paxos <role> <id> <config> [options]
 

@@ -1,7 +1,7 @@
 /**
  * Codecs turn application values into what the protocol orders (`string | Uint8Array`) and back.
  */
-import type { Payload } from './protocol/messages.js';
+import type { Payload } from '../protocol/messages.js';
 
 /** Converts application values to payloads on `submit`, and back on `learned()`. */
 export interface ValueCodec<T> {

@@ -13,7 +13,7 @@ import type { Group, Payload } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
 import type { SyncPolicy } from '../storage/types.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
-import type { TransportSpec } from './worker-transport.js';
+import type { TransportSpec } from '../runtime/worker-transport.js';
 
 export interface WorkerInit {
   readonly group: Group;
