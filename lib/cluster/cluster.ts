@@ -9,8 +9,9 @@
  * for await (const v of cluster.learned({ learner: 1 })) console.log(v.position, v.value);
  * ```
  */
+import { Fifo } from '../protocol/fifo.js';
 import { randomInt, randomUUID } from 'node:crypto';
-import { INCARNATION_SPACE } from '../protocol/ballot.js';
+import { type Ballot, INCARNATION_SPACE, ZERO_BALLOT, compareBallots, formatBallot } from '../protocol/ballot.js';
 import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Remote, wrap } from 'comlink';
@@ -148,7 +149,7 @@ interface Slot {
   saved?: AcceptorState;
   lost?: boolean;
   leading?: boolean;
-  ballot?: string;
+  ballot?: Ballot;
 }
 
 interface ResolvedClusterOptions<T> {
@@ -256,12 +257,11 @@ interface Waiting {
 /** Submits values through one client worker. Get one with `cluster.client(i)`. */
 export class ClientHandle<T = unknown> {
   /**
-   * Submissions waiting for a place under `maxOutstanding`, oldest first (from `waitingHead`).
+   * Submissions waiting for a place under `maxOutstanding`, oldest first.
    * A plain FIFO and one map entry per value in flight: no queue task, closure or extra promise
    * per value, so the main thread can feed a client hundreds of thousands of values per second.
    */
-  private waiting: Waiting[] = [];
-  private waitingHead = 0;
+  private readonly waiting = new Fifo<Waiting>();
   /** Values handed to the client worker (or about to be, this turn), by id. */
   private readonly pending = new Map<number, Waiting>();
   private outIds: number[] = [];
@@ -289,7 +289,7 @@ export class ClientHandle<T = unknown> {
     }
     return new Promise<number>((resolve, reject) => {
       const entry: Waiting = { payload, resolve, reject };
-      if (this.pending.size < this.maxOutstanding && this.waitingHead === this.waiting.length) this.send(entry);
+      if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
       else this.waiting.push(entry);
     });
   }
@@ -301,7 +301,7 @@ export class ClientHandle<T = unknown> {
 
   /** Values waiting for room under `maxOutstanding`. */
   get queued(): number {
-    return this.waiting.length - this.waitingHead;
+    return this.waiting.length;
   }
 
   private send(entry: Waiting): void {
@@ -325,18 +325,7 @@ export class ClientHandle<T = unknown> {
 
   /** Values settled: let waiting ones take their places, in order. */
   private admit(): void {
-    while (this.waitingHead < this.waiting.length && this.pending.size < this.maxOutstanding) {
-      const entry = this.waiting[this.waitingHead]!;
-      this.waiting[this.waitingHead++] = undefined as never;
-      this.send(entry);
-    }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
-    }
+    while (this.waiting.length && this.pending.size < this.maxOutstanding) this.send(this.waiting.shift()!);
   }
 
   private flush(): void {
@@ -362,21 +351,18 @@ export class ClientHandle<T = unknown> {
       if (position === SESSION_EXPIRED) p.reject(new SessionExpiredError());
       else p.resolve(position);
     }
-    for (const [id, code, message] of reply.failed ?? []) {
+    for (const [id, code, message, size, limit] of reply.failed ?? []) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
-      p.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? Object.assign(new Error(message), { code, name: 'ValueTooLargeError' }) : new ClusterError(code, message));
+      p.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? new ValueTooLargeError(size!, limit!) : new ClusterError(code, message));
     }
     this.admit();
   }
 
   /** @hidden The cluster stopped: every value waiting for room or in flight rejects. */
   failAll(error: Error): void {
-    const waiting = this.waiting.slice(this.waitingHead);
-    this.waiting = [];
-    this.waitingHead = 0;
-    for (const w of waiting) w.reject(error);
+    for (const w of this.waiting.drain()) w.reject(error);
     this.failInFlight(error);
   }
 
@@ -769,18 +755,15 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   /** The cluster's leader: the running proposer that claims to lead with the highest ballot. */
   private updateLeader(): void {
     let best: Slot | undefined;
-    const rank = (b: string | undefined) => (b ?? '0.0.0').split('.').map(Number);
     for (const s of this.slots) {
       if (s.group !== 'proposers' || !s.leading || s.state === 'down') continue;
-      if (!best) { best = s; continue; }
-      const [r1 = 0, p1 = 0] = rank(s.ballot);
-      const [r2 = 0, p2 = 0] = rank(best.ballot);
-      if (r1 > r2 || (r1 === r2 && p1 > p2)) best = s;
+      if (!best || compareBallots(s.ballot ?? ZERO_BALLOT, best.ballot ?? ZERO_BALLOT) > 0) best = s;
     }
     const leader = best?.id;
     if (leader === this.currentLeader) return;
     this.currentLeader = leader;
-    this.log(`leader: ${leader === undefined ? 'none' : `proposers/${leader} (ballot ${best!.ballot})`}`);
-    this.emit('leader', { proposer: leader, ballot: best?.ballot });
+    const ballot = best?.ballot ? formatBallot(best.ballot) : undefined;
+    this.log(`leader: ${leader === undefined ? 'none' : `proposers/${leader} (ballot ${ballot})`}`);
+    this.emit('leader', { proposer: leader, ballot });
   }
 }

@@ -3,6 +3,7 @@
  * through a private MessagePort with credit-based flow control (the learner worker sends at most
  * `credit` values ahead of what the application consumed), surviving restarts of the learner.
  */
+import { Fifo } from '../protocol/fifo.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Remote, transfer } from 'comlink';
 import type { ValueCodec } from './codec.js';
@@ -35,8 +36,7 @@ export interface LearnedOptions {
 
 /** @internal */
 export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> {
-  private buffer: StreamItem[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<StreamItem>();
   private nextPosition: number;
   private port: MessagePort | undefined;
   /** Credit granted on the current port and not yet used. */
@@ -81,8 +81,7 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     if (this.finished) return;
     this.finished = true;
     this.detach();
-    this.buffer = [];
-    this.head = 0;
+    this.buffer.drain();
     const w = this.waiter;
     this.waiter = undefined;
     w?.resolve({ done: true, value: undefined });
@@ -90,7 +89,7 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
   }
 
   next(): Promise<IteratorResult<LearnedValue<T>>> {
-    if (this.head < this.buffer.length) {
+    if (this.buffer.length) {
       try {
         return Promise.resolve({ done: false, value: this.take() });
       } catch (e) {
@@ -113,15 +112,11 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
   }
 
   private get buffered(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length;
   }
 
   private take(): LearnedValue<T> {
-    const item = this.buffer[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.buffer.length) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
+    const item = this.buffer.shift()!;
     this.nextPosition = item.position + 1;
     this.grant();
     return { position: item.position, value: this.codec.decode(item.value), instance: item.instance, client: item.client, seq: item.seq };
@@ -162,13 +157,13 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
       expected = item.position + 1;
     }
     if (this.failure) this.detach();
-    if (this.waiter && this.head >= this.buffer.length && this.failure) {
+    if (this.waiter && this.buffer.length === 0 && this.failure) {
       const w = this.waiter;
       this.waiter = undefined;
       w.reject(this.takeFailure());
       return;
     }
-    if (this.waiter && this.head < this.buffer.length) {
+    if (this.waiter && this.buffer.length) {
       const w = this.waiter;
       this.waiter = undefined;
       try {

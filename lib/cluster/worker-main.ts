@@ -12,7 +12,7 @@ import { openDurableAcceptor } from '../runtime/durable-acceptor.js';
 import { Acceptor } from '../protocol/acceptor.js';
 import { randomBytes } from 'node:crypto';
 import { formatBallot } from '../protocol/ballot.js';
-import { Client } from '../protocol/client.js';
+import { Client, ValueTooLargeError } from '../protocol/client.js';
 import { Learner } from '../protocol/learner.js';
 import type { Payload } from '../protocol/messages.js';
 import type { ProtocolNode } from '../protocol/node.js';
@@ -147,7 +147,7 @@ function afterStep(): void {
   } else if (node instanceof Proposer) {
     if (node.isLeader !== wasLeading) {
       wasLeading = node.isLeader;
-      const ballot = formatBallot(node.currentBallot);
+      const ballot = node.currentBallot;
       post({ type: 'leader', leading: wasLeading, ballot });
       log(`proposer ${init.id} ${wasLeading ? 'leads' : 'stopped leading'} with ballot ${ballot}`);
     }
@@ -171,7 +171,7 @@ if (init.submit) {
   const port = init.submit;
   port.on('message', (request: SubmitRequest) => {
     if (!running) return;
-    const failed: [number, string, string][] = [];
+    const failed: [number, string, string, number?, number?][] = [];
     runner.act((n) => {
       const client = n as Client;
       const now = performance.now();
@@ -180,7 +180,8 @@ if (init.submit) {
           submitted.set(client.submit(value, now), request.ids[k]!);
         } catch (e) {
           const err = e as Error & { code?: string };
-          failed.push([request.ids[k]!, err.code ?? 'ERR_PAXOS_SUBMIT', err.message]);
+          if (err instanceof ValueTooLargeError) failed.push([request.ids[k]!, err.code, err.message, err.size, err.limit]);
+          else failed.push([request.ids[k]!, err.code ?? 'ERR_PAXOS_SUBMIT', err.message]);
         }
       });
     });

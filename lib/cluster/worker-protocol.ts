@@ -7,6 +7,7 @@
  * plus, for clients, a submission port (`SubmitRequest` / `SubmitReply`), and for every learned()
  * iterator a stream port (`StreamRequest` / `StreamReply`) with credit-based flow control.
  */
+import type { Ballot } from '../protocol/ballot.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { AcceptorState } from '../protocol/acceptor.js';
 import type { Group, Payload } from '../protocol/messages.js';
@@ -72,7 +73,7 @@ export interface WorkerControl {
 
 export type WorkerEvent =
   | { readonly type: 'ready' }
-  | { readonly type: 'leader'; readonly leading: boolean; readonly ballot: string }
+  | { readonly type: 'leader'; readonly leading: boolean; readonly ballot: Ballot }
   | { readonly type: 'log'; readonly line: string };
 
 /** Main → client worker: values to submit, with the ids the replies will use. */
@@ -84,7 +85,8 @@ export interface SubmitRequest {
 /** Client worker → main: decided positions, and values the client refused. */
 export interface SubmitReply {
   readonly done?: readonly (readonly [id: number, position: number])[];
-  readonly failed?: readonly (readonly [id: number, code: string, message: string])[];
+  /** Values the client refused: ValueTooLargeError carries its size and limit, others a message. */
+  readonly failed?: readonly (readonly [id: number, code: string, message: string, size?: number, limit?: number])[];
 }
 
 /** Main → learner worker on a stream port: permission to send `credit` more values. */

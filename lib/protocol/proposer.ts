@@ -15,6 +15,7 @@ import type {
 } from './messages.js';
 import { REGISTRATION_CLIENT, SESSION_EXPIRED, submissionSize } from './messages.js';
 import { joinSnapshot, splitSnapshot, wholePart } from './snapshot-parts.js';
+import { Fifo } from './fifo.js';
 import { Learner } from './learner.js';
 import { RecentPositions } from './recent-positions.js';
 import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
@@ -80,8 +81,7 @@ export class Proposer implements ProtocolNode {
   /** Every in-flight instance below this one has been released after delivery. */
   private releasedBelow = 0;
   private reproposals: DecidedEntry[] = [];
-  private queue: Submission[] = [];
-  private queueHead = 0;
+  private readonly queue = new Fifo<Submission>();
   /** (client, seq) queued or in flight, so a retransmitted submission is not proposed twice. */
   private readonly ordering = new Map<number, Set<number>>();
   /** Registration nonces queued or in flight, likewise. */
@@ -319,8 +319,7 @@ export class Proposer implements ProtocolNode {
     this.promises.clear();
     this.inFlight.clear();
     this.reproposals = [];
-    this.queue = [];
-    this.queueHead = 0;
+    this.queue.drain();
     this.ordering.clear();
     this.registering.clear();
     this.updateGauges();
@@ -479,7 +478,7 @@ export class Proposer implements ProtocolNode {
         this.sendAccept(again.instance, again.batch, now);
         continue;
       }
-      if (this.queueHead >= this.queue.length) break;
+      if (this.queue.length === 0) break;
       this.sendAccept(this.nextInstance++, this.cutBatch(), now);
     }
     this.updateGauges();
@@ -487,21 +486,15 @@ export class Proposer implements ProtocolNode {
 
   private cutBatch(): Batch {
     const { batchMaxValues, batchMaxBytes } = this.options;
-    const start = this.queueHead;
     let bytes = 0;
-    let end = start;
-    while (end < this.queue.length && end - start < batchMaxValues) {
-      const size = submissionSize(this.queue[end]!);
-      if (end > start && bytes + size > batchMaxBytes) break;
+    let count = 0;
+    for (let s = this.queue.peek(0); s && count < batchMaxValues; s = this.queue.peek(count)) {
+      const size = submissionSize(s);
+      if (count > 0 && bytes + size > batchMaxBytes) break;
       bytes += size;
-      end++;
+      count++;
     }
-    const batch = this.queue.slice(start, end);
-    this.queueHead = end;
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
+    const batch = this.queue.take(count);
     this.metrics.instancesProposed++;
     this.metrics.valuesProposed += batch.length;
     return batch;
@@ -621,7 +614,7 @@ export class Proposer implements ProtocolNode {
   }
 
   private updateGauges(): void {
-    this.metrics.queueDepth = this.queue.length - this.queueHead;
+    this.metrics.queueDepth = this.queue.length;
     this.metrics.inFlight = this.inFlight.size;
   }
 }

@@ -3,26 +3,25 @@
  * `committed` ack got lost. A map gives O(1) lookups (a client may resend its whole window at
  * once); a list in delivery order (nearly seq order) lets the oldest go without scanning.
  */
+import { Fifo } from './fifo.js';
+
 const MAX_PER_CLIENT = 1 << 17;
 
 class ClientPositions {
   /** seq → position, for O(1) lookups. */
   private readonly bySeq = new Map<number, number>();
   /** The same seqs in delivery order, so the oldest can be dropped without scanning the map. */
-  private order: number[] = [];
-  private head = 0;
+  private readonly order = new Fifo<number>();
 
   add(seq: number, position: number): void {
     this.bySeq.set(seq, position);
     this.order.push(seq);
     if (this.bySeq.size > MAX_PER_CLIENT) this.dropOldest();
-    this.compact();
   }
 
   /** Drop leading entries below `seq` (a straggler behind a kept entry waits for the cap). */
   forgetBelow(seq: number): void {
-    while (this.head < this.order.length && this.order[this.head]! < seq) this.dropOldest();
-    this.compact();
+    while (this.order.length && this.order.peek()! < seq) this.dropOldest();
   }
 
   find(seq: number): number | undefined {
@@ -34,15 +33,9 @@ class ClientPositions {
   }
 
   private dropOldest(): void {
-    this.bySeq.delete(this.order[this.head++]!);
+    this.bySeq.delete(this.order.shift()!);
   }
 
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
-    }
-  }
 }
 
 export class RecentPositions {
