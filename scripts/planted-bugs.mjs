@@ -35,8 +35,8 @@ export const PLANTED_BUGS = [
   {
     name: 'acceptor keeps its promise in memory only (never logged for the disk)',
     file: 'lib/protocol/acceptor.ts',
-    from: "this.promised = ballot;\n    this.writes?.push({ kind: 'promise', ballot });",
-    to: 'this.promised = ballot;',
+    from: 'this.state.apply(r);\n    this.writes?.push(r);',
+    to: "this.state.apply(r);\n    if (r.kind !== 'promise') this.writes?.push(r);",
   },
   {
     name: "acceptor answers before its writes are durable (sync 'none') and crashes",

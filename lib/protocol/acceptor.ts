@@ -14,87 +14,57 @@ import {
 } from './messages.js';
 import { SnapshotAssembler, splitSnapshot } from './snapshot-parts.js';
 import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
+import { type AcceptorRecord, type AcceptorState, LiveState } from './acceptor-state.js';
+
+export { type AcceptorRecord, type AcceptorState, applyAcceptorRecords } from './acceptor-state.js';
 import type { ResolvedOptions } from './options.js';
-
-/** Everything an acceptor must keep across a restart to stay safe. Plain data. */
-export interface AcceptorState {
-  promised: Ballot;
-  accepted: AcceptedEntry[];
-  /** Set once the acceptor trimmed: every instance below `trimmed.instance` is forgotten. */
-  trimmed?: DeliverySnapshot;
-}
-
-/**
- * One change to an acceptor's durable state. A durable runtime appends the records of a step to
- * stable storage and sends that step's answers only once they are synced: an answer must never
- * promise more than the disk remembers.
- */
-export type AcceptorRecord =
-  | { readonly kind: 'promise'; readonly ballot: Ballot }
-  | { readonly kind: 'accept'; readonly instance: number; readonly ballot: Ballot; readonly batch: Batch }
-  | { readonly kind: 'trim'; readonly snapshot: DeliverySnapshot };
 
 export interface AcceptorSettings {
   /** Record every state change for `takeWrites` (a durable runtime needs them). Default false. */
   logWrites?: boolean;
 }
 
-/** Replays records onto a state (recovery from a log). Pure; returns a new state. */
-export function applyAcceptorRecords(state: AcceptorState, records: readonly AcceptorRecord[]): AcceptorState {
-  let promised = state.promised;
-  let trimmed = state.trimmed;
-  const accepted = new Map(state.accepted.map((e) => [e.instance, e]));
-  for (const r of records) {
-    if (r.kind === 'trim') {
-      if (trimmed && trimmed.instance >= r.snapshot.instance) continue;
-      trimmed = r.snapshot;
-      for (const instance of accepted.keys()) if (instance < trimmed.instance) accepted.delete(instance);
-      continue;
-    }
-    if (compareBallots(r.ballot, promised) > 0) promised = r.ballot;
-    if (r.kind === 'accept' && !(trimmed && r.instance < trimmed.instance)) {
-      accepted.set(r.instance, { instance: r.instance, ballot: r.ballot, batch: r.batch });
-    }
-  }
-  return { promised, accepted: [...accepted.values()], ...(trimmed ? { trimmed } : {}) };
-}
-
 export const EMPTY_ACCEPTOR_STATE: AcceptorState = Object.freeze({ promised: ZERO_BALLOT, accepted: [] }) as AcceptorState;
 
 export class Acceptor implements ProtocolNode {
   readonly group = 'acceptors' as const;
-  private promised: Ballot = ZERO_BALLOT;
-  private readonly accepted = new Map<number, { ballot: Ballot; batch: Batch }>();
+  /** Promised ballot, accepted values, trim point: changed only by applying records (`record`). */
+  private readonly state: LiveState;
   private readonly outbox = new Outbox();
   private writes: AcceptorRecord[] | undefined;
-  private trimmed: DeliverySnapshot | undefined;
   /** `trimmed` cut into message-sized parts, made once per trim. */
   private trimmedParts: SnapshotPart[] = [];
   private readonly trimAssembler = new SnapshotAssembler();
   readonly metrics = { promises: 0, accepts: 0, nacks: 0, belowTrim: 0, dropped: 0 };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState, settings: AcceptorSettings = {}) {
-    if (restored) {
-      this.promised = restored.promised;
-      for (const e of restored.accepted) this.accepted.set(e.instance, { ballot: e.ballot, batch: e.batch });
-      this.trimmed = restored.trimmed;
-      if (this.trimmed) this.trimmedParts = splitSnapshot(this.trimmed, options.batchMaxBytes);
-    }
+    this.state = restored ? LiveState.of(restored) : new LiveState();
+    if (this.trimmed) this.trimmedParts = splitSnapshot(this.trimmed, options.batchMaxBytes);
     if (settings.logWrites) this.writes = [];
   }
 
   /** A copy of the durable state, for storage or a restart that keeps memory. */
   snapshot(): AcceptorState {
-    return {
-      promised: this.promised,
-      accepted: [...this.accepted].map(([instance, e]) => ({ instance, ballot: e.ballot, batch: e.batch })),
-      ...(this.trimmed ? { trimmed: this.trimmed } : {}),
-    };
+    return this.state.toState();
+  }
+
+  private get promised(): Ballot {
+    return this.state.promised;
+  }
+
+  private get trimmed(): DeliverySnapshot | undefined {
+    return this.state.trimmed;
+  }
+
+  /** Every change of state: applied with the one meaning of records, and logged for the disk. */
+  private record(r: AcceptorRecord): void {
+    this.state.apply(r);
+    this.writes?.push(r);
   }
 
   /** Instances whose accepted value this acceptor holds (cheap; `snapshot()` copies them all). */
   get acceptedCount(): number {
-    return this.accepted.size;
+    return this.state.accepted.size;
   }
 
   /** State changes since the last call (only with `logWrites`), to persist before sending answers. */
@@ -163,9 +133,7 @@ export class Acceptor implements ProtocolNode {
       for (const part of this.trimmedParts) this.outbox.send(leader, { type: 'trimmed', snapshot: part });
       return;
     }
-    this.promised = m.ballot;
-    this.accepted.set(m.instance, { ballot: m.ballot, batch: m.batch });
-    this.writes?.push({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
+    this.record({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
     this.metrics.accepts++;
     const vote = { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: this.id } as const;
     this.outbox.send(TO_LEARNERS, vote);
@@ -175,16 +143,13 @@ export class Acceptor implements ProtocolNode {
   /** Forget decided instances every learner has delivered; the leader ordered it. */
   private onTrim(snapshot: DeliverySnapshot): void {
     if (this.trimmed && this.trimmed.instance >= snapshot.instance) return;
-    this.trimmed = snapshot;
+    this.record({ kind: 'trim', snapshot });
     this.trimmedParts = splitSnapshot(snapshot, this.options.batchMaxBytes);
-    for (const instance of this.accepted.keys()) if (instance < snapshot.instance) this.accepted.delete(instance);
-    this.writes?.push({ kind: 'trim', snapshot });
   }
 
   private promise(ballot: Ballot): void {
     if (compareBallots(ballot, this.promised) === 0) return; // a retransmitted prepare: nothing new to persist
-    this.promised = ballot;
-    this.writes?.push({ kind: 'promise', ballot });
+    this.record({ kind: 'promise', ballot });
   }
 
   /**
@@ -205,11 +170,12 @@ export class Acceptor implements ProtocolNode {
   /** Everything accepted at or above `from`, in instance order, split to bound message size. */
   private chunkAccepted(from: number): AcceptedEntry[][] {
     const start = Math.max(from, this.trimmed?.instance ?? 0);
-    const instances = [...this.accepted.keys()].filter((i) => i >= start).sort((a, b) => a - b);
+    const accepted = this.state.accepted;
+    const instances = [...accepted.keys()].filter((i) => i >= start).sort((a, b) => a - b);
     const chunks: AcceptedEntry[][] = [[]];
     let bytes = 0;
     for (const instance of instances) {
-      const { ballot, batch } = this.accepted.get(instance)!;
+      const { ballot, batch } = accepted.get(instance)!;
       const size = batchSize(batch) + 32;
       if (bytes + size > this.options.batchMaxBytes && chunks[chunks.length - 1]!.length > 0) {
         chunks.push([]);

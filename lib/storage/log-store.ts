@@ -14,7 +14,7 @@ import {
   FILE_HEADER_BYTES, FRAME_HEADER_BYTES, decodeFileHeader, decodeRecord, encodeFileHeader, encodeRecord, readFrame,
 } from './codec.js';
 import { StorageCorruptionError, StorageUnavailableError } from './errors.js';
-import { LiveState } from './state.js';
+import { LiveState } from '../protocol/acceptor-state.js';
 import type { AcceptorRecord, AcceptorState } from '../protocol/acceptor.js';
 import type { AcceptorStore, AcceptorStoreOptions, CompactStep, StoreMetrics, SyncPolicy } from './types.js';
 import { SYNC_POLICIES } from './types.js';

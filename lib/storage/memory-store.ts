@@ -6,7 +6,7 @@
  * `none`, nothing after the last compaction).
  */
 import { StorageUnavailableError } from './errors.js';
-import { LiveState } from './state.js';
+import { LiveState } from '../protocol/acceptor-state.js';
 import type { AcceptorRecord, AcceptorState } from '../protocol/acceptor.js';
 import type { AcceptorStore, StoreMetrics, SyncPolicy } from './types.js';
 

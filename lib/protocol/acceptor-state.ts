@@ -1,17 +1,29 @@
 /**
- * The acceptor state a sequence of storage records describes, kept up to date record by record.
- *
- * The meaning of records is defined once, by the core's `applyAcceptorRecords`
- * (lib/protocol/acceptor.ts). That function is pure and copies the state on every call, which is
- * right for recovery but O(live state) per call; the store applies every appended batch of
- * records (once per turn of the acceptor), so it keeps this incremental twin instead: O(1) per
- * promise or accept, O(live state) per trim, exactly as the core function. A property test
- * (test/storage/state.test.ts) checks that random record sequences give identical states,
- * including the order of `accepted`, through both.
+ * What acceptor records mean — defined here once. The acceptor changes its own state only by
+ * applying the records it logs (so memory and disk can never disagree on a meaning), recovery
+ * replays them (`applyAcceptorRecords`), and the stores keep their live state with them: O(1) per
+ * promise or accept, O(live state) per trim.
  */
-import { type Ballot, ZERO_BALLOT, compareBallots } from '../protocol/ballot.js';
-import type { AcceptorRecord, AcceptorState } from '../protocol/acceptor.js';
-import type { AcceptedEntry, DeliverySnapshot } from '../protocol/messages.js';
+import { type Ballot, ZERO_BALLOT, compareBallots } from './ballot.js';
+import type { AcceptedEntry, Batch, DeliverySnapshot } from './messages.js';
+
+/** Everything an acceptor must keep across a restart to stay safe. Plain data. */
+export interface AcceptorState {
+  promised: Ballot;
+  accepted: AcceptedEntry[];
+  /** Set once the acceptor trimmed: every instance below `trimmed.instance` is forgotten. */
+  trimmed?: DeliverySnapshot;
+}
+
+/**
+ * One change to an acceptor's durable state. A durable runtime appends the records of a step to
+ * stable storage and sends that step's answers only once they are synced: an answer must never
+ * promise more than the disk remembers.
+ */
+export type AcceptorRecord =
+  | { readonly kind: 'promise'; readonly ballot: Ballot }
+  | { readonly kind: 'accept'; readonly instance: number; readonly ballot: Ballot; readonly batch: Batch }
+  | { readonly kind: 'trim'; readonly snapshot: DeliverySnapshot };
 
 /** The acceptor state a log describes, kept up to date as records are appended. */
 export class LiveState {
@@ -20,7 +32,16 @@ export class LiveState {
   readonly accepted = new Map<number, AcceptedEntry>();
   trimmed: DeliverySnapshot | undefined;
 
-  /** Applies one record, with the semantics of `applyAcceptorRecords`. */
+  /** A live copy of `state` (its entries are shared, never mutated). */
+  static of(state: AcceptorState): LiveState {
+    const live = new LiveState();
+    live.promised = state.promised;
+    for (const e of state.accepted) live.accepted.set(e.instance, e);
+    live.trimmed = state.trimmed;
+    return live;
+  }
+
+  /** Applies one record: the meaning of acceptor records. */
   apply(r: AcceptorRecord): void {
     switch (r.kind) {
       case 'trim': {
@@ -45,7 +66,7 @@ export class LiveState {
     }
   }
 
-  /** The state as the core's plain data (what `applyAcceptorRecords` would return). */
+  /** The state as plain data. */
   toState(): AcceptorState {
     return { promised: this.promised, accepted: [...this.accepted.values()], ...(this.trimmed ? { trimmed: this.trimmed } : {}) };
   }
@@ -61,4 +82,11 @@ export class LiveState {
     for (const e of this.accepted.values()) out.push({ kind: 'accept', instance: e.instance, ballot: e.ballot, batch: e.batch });
     return out;
   }
+}
+
+/** Replays records onto a state (recovery from a log). Pure; returns a new state. */
+export function applyAcceptorRecords(state: AcceptorState, records: readonly AcceptorRecord[]): AcceptorState {
+  const live = LiveState.of(state);
+  for (const r of records) live.apply(r);
+  return live.toState();
 }
