@@ -4,7 +4,7 @@
  * JSON-able data: printing it explains a failing seed, the shrinker edits it, and
  * `npm run sim -- --scenario FILE` replays a saved (or shrunk) one.
  */
-import type { Group, MessageType } from '../protocol/messages.js';
+import { type Group, type MessageType, GROUPS } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
 import { MAX_BATCH_BYTES_FOR_DATAGRAM } from '../transport/codec.js';
 import { Rng } from './rng.js';
@@ -232,7 +232,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
 
 function everyone(shape: Scenario['shape']): NodeRef[] {
   const all: NodeRef[] = [];
-  for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as const) {
+  for (const group of GROUPS) {
     for (let id = 0; id < shape[group]; id++) all.push({ group, id });
   }
   return all;

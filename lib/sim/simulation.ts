@@ -10,6 +10,7 @@
  * acceptors restart with what their disk holds (see `Scenario.acceptorStorage`).
  */
 import type { Group, Message, Outgoing, Payload } from '../protocol/messages.js';
+import { GROUPS } from '../protocol/messages.js';
 import type { ProtocolNode } from '../protocol/node.js';
 import { type ResolvedOptions, resolveOptions } from '../protocol/options.js';
 import { Acceptor, type AcceptorRecord, type AcceptorState, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../protocol/acceptor.js';
@@ -120,7 +121,7 @@ export class Simulation {
     this.historySize = simOptions.historySize ?? 60;
     this.codec = simOptions.codec ?? REAL_CODEC;
     this.timelyMs = Math.max(1, Math.floor((this.options.leaderTimeoutMs - 2 * this.options.heartbeatIntervalMs) / 2));
-    for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as const) {
+    for (const group of GROUPS) {
       const members: Slot[] = [];
       for (let id = 0; id < scenario.shape[group]; id++) {
         const name = `${group}/${id}`;

@@ -15,9 +15,11 @@
  * `Float64Array` (see `packFrame`). Why structured clone and not encoded buffers:
  * `benchmarks/bus-encoding.ts` and `docs/cluster.md`.
  */
+import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Ballot } from '../protocol/ballot.js';
 import type { AcceptedMessage, Group, Message, Outgoing } from '../protocol/messages.js';
+import { GROUPS } from '../protocol/messages.js';
 import type { Endpoint, Transport } from './transport.js';
 import { type BusMember, type FaultSettings, FaultInjector, resolveFaults } from './bus-faults.js';
 
@@ -49,26 +51,10 @@ export interface BusSettings {
 
 export type BusEncoding = 'clone' | 'json';
 
-const U8 = '$u8';
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? { [U8]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') } : value;
-}
-
-function jsonReviver(_key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && U8 in value) {
-    const b = Buffer.from((value as Record<string, string>)[U8]!, 'base64');
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }
-  return value;
-}
-
 /** A transport whose network faults can be changed at run time. */
 export interface FaultControllable {
   setFaults(settings: FaultSettings): void;
 }
-
-const GROUP_ORDER: readonly Group[] = ['clients', 'proposers', 'acceptors', 'learners'];
 
 /** A frame element: a message, or a run of consecutive 2b votes packed as numbers. */
 type FrameItem = Message | Float64Array;
@@ -158,7 +144,7 @@ export class BusTransport implements Transport, FaultControllable {
     this.faults = new FaultInjector<Message>(this.self, (m) => { if (!this.closed) deliver(m); });
     this.faults.set(resolveFaults(this.settings.faults));
     const { namespace: ns, topology } = this.settings;
-    for (const group of GROUP_ORDER) {
+    for (const group of GROUPS) {
       for (let id = 0; id < topology[group]; id++) {
         const from: BusMember = { group, id };
         if (group === self.group && id === self.id) continue;
@@ -221,7 +207,7 @@ export class BusTransport implements Transport, FaultControllable {
     for (const m of frame) {
       let text = this.encoded.get(m);
       if (text === undefined) {
-        text = JSON.stringify(m, jsonReplacer);
+        text = stringifyWithBytes(m);
         this.encoded.set(m, text);
       }
       parts.push(text);
@@ -231,7 +217,7 @@ export class BusTransport implements Transport, FaultControllable {
 
   private decode(data: FrameItem[] | string): Message[] {
     if (typeof data !== 'string') return unpackFrame(data);
-    return JSON.parse(data, data.includes(U8) ? jsonReviver : undefined) as Message[];
+    return parseWithBytes(data) as Message[];
   }
 
   private receive(from: BusMember, frame: Message[]): void {

@@ -19,6 +19,7 @@
  * give a `DecodeFailure` with a reason, so a transport can count and drop the datagram. Every
  * count is checked against the bytes left before anything is allocated.
  */
+import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type {
   AcceptedEntry, Batch, ClientMark, CommitNotice, DecidedEntry, Destination, Group, Message, PromiseMessage, SnapshotPart,
@@ -433,11 +434,9 @@ function readSnapshotPart(r: Reader): SnapshotPart {
   return { instance, position, nextClient, clients, part, parts };
 }
 
-/** JSON with byte values as {"$bytes": base64}, for message types without a compact encoding. */
+/** Message types without a compact encoding travel as JSON with bytes (see json-bytes.ts). */
 function writeGeneric(w: Writer, m: Message): void {
-  const json = JSON.stringify(m, (_k, v: unknown) =>
-    v instanceof Uint8Array ? { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v);
-  const bytes = Buffer.from(json, 'utf8');
+  const bytes = Buffer.from(stringifyWithBytes(m), 'utf8');
   w.varint(bytes.length);
   w.raw(bytes);
 }
@@ -447,12 +446,7 @@ function readGeneric(r: Reader): Message {
   if (len > r.left) throw MALFORMED;
   const text = r.buf.toString('utf8', r.pos, r.pos + len);
   r.pos += len;
-  const parsed: unknown = JSON.parse(text, (_k, v: unknown) => {
-    if (typeof v === 'object' && v !== null && typeof (v as { $bytes?: unknown }).$bytes === 'string' && Object.keys(v).length === 1) {
-      return new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, 'base64'));
-    }
-    return v;
-  });
+  const parsed = parseWithBytes(text);
   if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') throw MALFORMED;
   return parsed as Message;
 }
