@@ -73,7 +73,7 @@ export interface LearnerSettings {
 export class Learner implements ProtocolNode {
   readonly group: Group;
   /** First instance not yet delivered: every instance below it is decided and delivered. */
-  private nextInstance = 0;
+  private nextToDeliver = 0;
   private nextPosition = 0;
   private readonly pending = new Map<number, PendingInstance>();
   private filter: DeliveryFilter;
@@ -114,7 +114,7 @@ export class Learner implements ProtocolNode {
 
   /** Instances decided and delivered so far (= the next instance to deliver). */
   get delivered(): number {
-    return this.nextInstance;
+    return this.nextToDeliver;
   }
 
   /** Values delivered so far (= the position the next value will get). */
@@ -124,7 +124,7 @@ export class Learner implements ProtocolNode {
 
   /** Whether `instance` is known decided (delivered, or decided above a gap). */
   isDecided(instance: number): boolean {
-    return instance < this.nextInstance || this.pending.get(instance)?.decided !== undefined;
+    return instance < this.nextToDeliver || this.pending.get(instance)?.decided !== undefined;
   }
 
   /** The decided batch of a delivered instance, when the log is retained. */
@@ -164,7 +164,7 @@ export class Learner implements ProtocolNode {
     if (this.group === 'learners' && this.options.learners > 0 &&
         now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
       this.lastProgressReportAt = now;
-      this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextInstance });
+      this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextToDeliver });
     }
   }
 
@@ -177,7 +177,7 @@ export class Learner implements ProtocolNode {
 
   /** Where delivery stands now, as plain data. */
   snapshot(): DeliverySnapshot {
-    return { instance: this.nextInstance, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
+    return { instance: this.nextToDeliver, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
   }
 
   /** The newest checkpoint at or below `instance` (proposers with trimming only). */
@@ -198,7 +198,7 @@ export class Learner implements ProtocolNode {
 
   /** The leader ordered a trim: forget retained batches below it (or jump there if behind). */
   private onTrim(snapshot: DeliverySnapshot): void {
-    if (snapshot.instance > this.nextInstance) {
+    if (snapshot.instance > this.nextToDeliver) {
       this.skipTo(snapshot);
       return;
     }
@@ -211,13 +211,13 @@ export class Learner implements ProtocolNode {
 
   /** Continue from a snapshot: what lies below it was trimmed and can never be delivered here. */
   skipTo(snapshot: DeliverySnapshot): void {
-    if (snapshot.instance <= this.nextInstance) return;
+    if (snapshot.instance <= this.nextToDeliver) return;
     this.gaps.push({
-      fromInstance: this.nextInstance, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
+      fromInstance: this.nextToDeliver, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
     });
     for (const instance of this.pending.keys()) if (instance < snapshot.instance) this.pending.delete(instance);
     this.log?.clear();
-    this.nextInstance = snapshot.instance;
+    this.nextToDeliver = snapshot.instance;
     this.nextPosition = snapshot.position;
     this.filter = DeliveryFilter.restore(snapshot, this.options);
     this.trimmedBelow = snapshot.instance;
@@ -315,9 +315,9 @@ export class Learner implements ProtocolNode {
   }
 
   private deliverReady(now: number): void {
-    const start = this.nextInstance;
-    for (let p = this.pending.get(this.nextInstance); p?.decided; p = this.pending.get(this.nextInstance)) {
-      const instance = this.nextInstance;
+    const start = this.nextToDeliver;
+    for (let p = this.pending.get(this.nextToDeliver); p?.decided; p = this.pending.get(this.nextToDeliver)) {
+      const instance = this.nextToDeliver;
       this.filter.beforeInstance(instance);
       for (const s of p.decided) {
         if (s.client === REGISTRATION_CLIENT) {
@@ -340,10 +340,10 @@ export class Learner implements ProtocolNode {
       }
       if (this.log) this.log.set(instance, p.decided);
       this.pending.delete(instance);
-      this.nextInstance++;
-      if (this.checkpoints.length && this.nextInstance % this.checkpointEvery === 0) this.checkpoints.push(this.snapshot());
+      this.nextToDeliver++;
+      if (this.checkpoints.length && this.nextToDeliver % this.checkpointEvery === 0) this.checkpoints.push(this.snapshot());
     }
-    if (this.nextInstance !== start) this.lastProgressAt = now;
+    if (this.nextToDeliver !== start) this.lastProgressAt = now;
   }
 
   /**
@@ -352,18 +352,18 @@ export class Learner implements ProtocolNode {
    * later instances are often decided first) causes no requests.
    */
   private pollCatchup(now: number): void {
-    if (this.nextInstance >= this.knownEnd) {
+    if (this.nextToDeliver >= this.knownEnd) {
       this.requestedTo = 0;
       this.behindSince = undefined;
       return;
     }
     this.behindSince ??= now;
     const quietSince = Math.max(this.lastProgressAt, this.behindSince, this.lastRequestAt);
-    const answered = this.requestedTo > 0 && this.nextInstance >= this.requestedTo;
+    const answered = this.requestedTo > 0 && this.nextToDeliver >= this.requestedTo;
     const stalled = now - quietSince >= this.options.catchupMs;
     if (!answered && !stalled) return;
-    const to = Math.min(this.knownEnd, this.nextInstance + this.options.catchupMaxInstances);
-    this.outbox.send(TO_PROPOSERS, { type: 'catchup', requester: this.self, from: this.nextInstance, to });
+    const to = Math.min(this.knownEnd, this.nextToDeliver + this.options.catchupMaxInstances);
+    this.outbox.send(TO_PROPOSERS, { type: 'catchup', requester: this.self, from: this.nextToDeliver, to });
     this.requestedTo = to;
     this.lastRequestAt = now;
     this.metrics.catchupRequests++;

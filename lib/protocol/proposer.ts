@@ -76,7 +76,7 @@ export class Proposer implements ProtocolNode {
   private prepareSentAt = -Infinity;
   private readonly promises = new Map<number, PromiseCollection>();
   // Phase 2
-  private nextInstance = 0;
+  private nextToPropose = 0;
   private readonly inFlight = new Map<number, InFlight>();
   /** Every in-flight instance below this one has been released after delivery. */
   private releasedBelow = 0;
@@ -395,7 +395,7 @@ export class Proposer implements ProtocolNode {
     }
     this.reproposals.reverse(); // consumed from the end, lowest instance first
     this.promises.clear();
-    this.nextInstance = end;
+    this.nextToPropose = end;
     this.phase = 'leading';
     this.proposeWhileRoom(now);
   }
@@ -479,7 +479,7 @@ export class Proposer implements ProtocolNode {
         continue;
       }
       if (this.queue.length === 0) break;
-      this.sendAccept(this.nextInstance++, this.cutBatch(), now);
+      this.sendAccept(this.nextToPropose++, this.cutBatch(), now);
     }
     this.updateGauges();
   }
@@ -558,7 +558,7 @@ export class Proposer implements ProtocolNode {
       }
     }
     this.releasedBelow = delivered;
-    if (this.phase === 'leading' && this.nextInstance < delivered) this.nextInstance = delivered;
+    if (this.phase === 'leading' && this.nextToPropose < delivered) this.nextToPropose = delivered;
     const leading = this.phase === 'leading';
     for (const r of this.learner.takeRegistrations()) {
       if (!this.registered.has(r.nonce)) this.registered.set(r.nonce, r.client);
