@@ -30,12 +30,13 @@ describe('Bounded exhaustive explorer', function () {
   it('has teeth: an acceptor that skips the ballot check on 2a is caught', () => {
     const proto = Acceptor.prototype as unknown as { onAccept(m: Message): void };
     const original = proto.onAccept;
-    proto.onAccept = function (this: { promised: unknown }, m: Message): void {
-      // The check compares against `promised`: hide it for the duration of the call.
-      const promised = this.promised;
-      this.promised = { round: 0, node: 0 };
+    proto.onAccept = function (this: { state: { promised: { round: number; node: number } } }, m: Message): void {
+      // The check compares against the promised ballot: hide it for the duration of the call.
+      const state = this.state;
+      const promised = state.promised;
+      state.promised = { round: 0, node: 0 };
       original.call(this, m);
-      if ((this.promised as { round: number }).round === 0) this.promised = promised;
+      if (state.promised.round === 0) state.promised = promised;
     };
     try {
       const r = explore({
