@@ -54,7 +54,7 @@ export const PLANTED_BUGS = [
   {
     name: 'acceptor silently drops 2a below its trim point (the leader never moves past it)',
     file: 'lib/protocol/acceptor.ts',
-    from: "for (const part of this.trimmedParts) this.outbox.send(leader, { type: 'trimmed', snapshot: part });",
+    from: "for (const part of this.trimmedParts()) this.outbox.send(leader, { type: 'trimmed', snapshot: part });",
     to: 'void leader;',
   },
   // ---- ballots and quorums
@@ -127,6 +127,12 @@ export const PLANTED_BUGS = [
     from: 'this.filter = DeliveryFilter.restore(snapshot, this.options);',
     to: '',
   },
+  {
+    name: 'a receiver acts on a snapshot before all of its parts arrived',
+    file: 'lib/protocol/snapshot-parts.ts',
+    from: 'if (this.parts.size < part.parts) return undefined;',
+    to: '',
+  },
   // ---- exactly-once and positions
   {
     name: 'learner skips the exactly-once filter',
@@ -151,6 +157,12 @@ export const PLANTED_BUGS = [
     file: 'lib/protocol/client.ts',
     from: '      p.sentAt = -1;\n      this.completions.push({ seq: p.seq, position: SESSION_EXPIRED });\n      this.metrics.expired++;\n    }\n    this.pending.clear();',
     to: '      this.metrics.expired++;\n    }',
+  },
+  {
+    name: 'a client renews its session while values are still pending (they travel again under the new key)',
+    file: 'lib/protocol/client.ts',
+    from: 'if (this.key !== undefined && this.pending.size === 0 && now - this.lastAnswerAt',
+    to: 'if (this.key !== undefined && now - this.lastAnswerAt',
   },
   // ---- election
   {

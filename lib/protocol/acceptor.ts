@@ -32,14 +32,11 @@ export class Acceptor implements ProtocolNode {
   private readonly state: LiveState;
   private readonly outbox = new Outbox();
   private writes: AcceptorRecord[] | undefined;
-  /** `trimmed` cut into message-sized parts, made once per trim. */
-  private trimmedParts: SnapshotPart[] = [];
   private readonly trimAssembler = new SnapshotAssembler();
   readonly metrics = { promises: 0, accepts: 0, nacks: 0, belowTrim: 0, dropped: 0 };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, restored?: AcceptorState, settings: AcceptorSettings = {}) {
     this.state = restored ? LiveState.of(restored) : new LiveState();
-    if (this.trimmed) this.trimmedParts = splitSnapshot(this.trimmed, options.batchMaxBytes);
     if (settings.logWrites) this.writes = [];
   }
 
@@ -54,6 +51,11 @@ export class Acceptor implements ProtocolNode {
 
   private get trimmed(): DeliverySnapshot | undefined {
     return this.state.trimmed;
+  }
+
+  /** The trim snapshot in message-sized parts (none before a trim). */
+  private trimmedParts(): readonly SnapshotPart[] {
+    return this.trimmed ? splitSnapshot(this.trimmed, this.options.batchMaxBytes) : [];
   }
 
   /** Every change of state: applied with the one meaning of records, and logged for the disk. */
@@ -108,7 +110,7 @@ export class Acceptor implements ProtocolNode {
     // answer from the chunks of that answer only. The trim snapshot's parts follow the accepted
     // entries in chunks of their own (each of them alone fits a message).
     const accepted = this.chunkAccepted(m.from);
-    const parts = this.trimmedParts;
+    const parts = this.trimmedParts();
     const chunks = accepted.length + parts.length;
     const cutAt = this.trimmed?.instance ?? 0;
     for (let chunk = 0; chunk < chunks; chunk++) {
@@ -130,7 +132,7 @@ export class Acceptor implements ProtocolNode {
       // trimmed acceptor). Tell it where the log continues, or it retransmits this forever.
       this.metrics.belowTrim++;
       const leader = { group: 'proposers' as const, member: proposerOf(m.ballot) };
-      for (const part of this.trimmedParts) this.outbox.send(leader, { type: 'trimmed', snapshot: part });
+      for (const part of this.trimmedParts()) this.outbox.send(leader, { type: 'trimmed', snapshot: part });
       return;
     }
     this.record({ kind: 'accept', instance: m.instance, ballot: m.ballot, batch: m.batch });
@@ -144,7 +146,6 @@ export class Acceptor implements ProtocolNode {
   private onTrim(snapshot: DeliverySnapshot): void {
     if (this.trimmed && this.trimmed.instance >= snapshot.instance) return;
     this.record({ kind: 'trim', snapshot });
-    this.trimmedParts = splitSnapshot(snapshot, this.options.batchMaxBytes);
   }
 
   private promise(ballot: Ballot): void {

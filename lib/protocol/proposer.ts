@@ -88,8 +88,6 @@ export class Proposer implements ProtocolNode {
   private readonly registering = new Set<string>();
   /** nonce → session key of recent registrations, in registration order. */
   private readonly registered = new Map<string, number>();
-  /** The trim point's parts, cut once, for catch-up answers below it. */
-  private trimPointParts: { instance: number; parts: SnapshotPart[] } | undefined;
   /** Positions of recently delivered values, to answer a client whose ack got lost. */
   private readonly positions = new RecentPositions();
   /** Latest delivered point each learner reported (trimming waits for the slowest). */
@@ -587,10 +585,7 @@ export class Proposer implements ProtocolNode {
     let from = m.from;
     const trimPoint = this.learner.trimPoint;
     if (trimPoint && from < trimPoint.instance) {
-      if (this.trimPointParts?.instance !== trimPoint.instance) {
-        this.trimPointParts = { instance: trimPoint.instance, parts: splitSnapshot(trimPoint, this.options.batchMaxBytes) };
-      }
-      for (const part of this.trimPointParts.parts) this.outbox.send(m.requester, { type: 'trimmed', snapshot: part });
+      for (const part of splitSnapshot(trimPoint, this.options.batchMaxBytes)) this.outbox.send(m.requester, { type: 'trimmed', snapshot: part });
       from = trimPoint.instance;
     }
     const to = Math.min(m.to, this.learner.delivered);

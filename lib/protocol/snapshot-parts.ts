@@ -12,8 +12,19 @@ const PART_HEADER_BYTES = 48;
 /** Seqs of one mark's `above` per piece when a single mark is larger than a part. */
 const SEQS_PER_PIECE = 1024;
 
+/** Parts already cut, per snapshot (snapshots are immutable data: trim points get resent often). */
+const cut = new WeakMap<DeliverySnapshot, { maxBytes: number; parts: readonly SnapshotPart[] }>();
+
 /** Cut `snapshot` into parts whose estimated size stays within `maxBytes` (at least one part). */
-export function splitSnapshot(snapshot: DeliverySnapshot, maxBytes: number): SnapshotPart[] {
+export function splitSnapshot(snapshot: DeliverySnapshot, maxBytes: number): readonly SnapshotPart[] {
+  const known = cut.get(snapshot);
+  if (known?.maxBytes === maxBytes) return known.parts;
+  const parts = cutParts(snapshot, maxBytes);
+  cut.set(snapshot, { maxBytes, parts });
+  return parts;
+}
+
+function cutParts(snapshot: DeliverySnapshot, maxBytes: number): SnapshotPart[] {
   const { instance, position, nextClient } = snapshot;
   const slices: ClientMark[][] = [[]];
   let bytes = PART_HEADER_BYTES;
@@ -63,14 +74,16 @@ export function wholePart(snapshot: DeliverySnapshot): SnapshotPart {
 /** Collects parts; yields a snapshot once every part of the newest one seen has arrived. */
 export class SnapshotAssembler {
   private instance = -1;
+  private expected = 0;
   private parts = new Map<number, SnapshotPart>();
 
   /** Add a part; the whole snapshot when this part completed it, else undefined. */
   add(part: SnapshotPart): DeliverySnapshot | undefined {
     if (part.parts === 1) return joinSnapshot([part]);
     if (part.instance < this.instance) return undefined;
-    if (part.instance > this.instance || [...this.parts.values()].some((p) => p.parts !== part.parts)) {
+    if (part.instance > this.instance || part.parts !== this.expected) {
       this.instance = part.instance;
+      this.expected = part.parts;
       this.parts = new Map();
     }
     this.parts.set(part.part, part);
