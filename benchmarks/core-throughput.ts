@@ -8,7 +8,8 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Acceptor, Client, Learner, Proposer, resolveOptions } from '../lib/protocol/index.js';
-import type { Group, Outgoing, ProtocolNode } from '../lib/protocol/index.js';
+import type { Group, Outgoing, Role } from '../lib/protocol/index.js';
+import { completions, deliveries, outgoing } from '../test/kit/drain.js';
 
 export interface CoreRunResult {
   values: number;
@@ -24,11 +25,11 @@ export function runCore(o: { values: number; batchMaxValues: number; window: num
   const acceptors = Array.from({ length: o.acceptors }, (_, i) => new Acceptor(i, options));
   const learner = new Learner(0, options);
   const client = new Client(0, options, { nonce: () => '0123456789abcdef' });
-  const groups: Record<Group, ProtocolNode[]> = { proposers: [leader], acceptors, learners: [learner], clients: [client] };
+  const groups: Record<Group, Role[]> = { proposers: [leader], acceptors, learners: [learner], clients: [client] };
   let now = 0;
-  const queue: { to: ProtocolNode; out: Outgoing }[] = [];
-  const pump = (from: ProtocolNode): void => {
-    for (const out of from.takeOutgoing()) {
+  const queue: { to: Role; out: Outgoing }[] = [];
+  const pump = (from: Role): void => {
+    for (const out of outgoing(from)) {
       const members = groups[out.to.group];
       if (out.to.member === undefined) for (const m of members) queue.push({ to: m, out });
       else if (members[out.to.member]) queue.push({ to: members[out.to.member]!, out });
@@ -61,8 +62,8 @@ export function runCore(o: { values: number; batchMaxValues: number; window: num
     }
     pump(client);
     drain();
-    delivered += learner.takeDeliveries().length;
-    client.takeCompletions();
+    delivered += deliveries(learner).length;
+    completions(client);
     now += 0.001;
   }
   const seconds = (performance.now() - started) / 1000;

@@ -83,13 +83,14 @@ export class RawBus {
 
 function receiverMain(namespace: string): void {
   const transport = new BusTransport({ namespace, topology: TOPOLOGY });
-  transport.start({ group: 'acceptors', id: 0 }, (m: Message) => {
+  const self = { group: 'acceptors', id: 0 } as const;
+  transport.start([self], (m: Message) => {
     if (m.type === 'heartbeat') {
-      transport.send([{ to: TO_SENDER, message: m }]);
+      transport.send(self, [{ to: TO_SENDER, message: m }]);
     } else if (m.type === 'accept') {
       // ballot.round carries the stream's length, so the last message is acknowledged too.
       if ((m.instance + 1) % ACK_EVERY === 0 || m.instance === m.ballot.round - 1) {
-        transport.send([{ to: TO_SENDER, message: { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: 0 } }]);
+        transport.send(self, [{ to: TO_SENDER, message: { type: 'accepted', ballot: m.ballot, instance: m.instance, acceptor: 0 } }]);
       }
     }
   });
@@ -99,7 +100,8 @@ function receiverMain(namespace: string): void {
 function senderMain(namespace: string): void {
   const transport = new BusTransport({ namespace, topology: TOPOLOGY });
   let onMessage: (m: Message) => void = () => {};
-  transport.start({ group: 'proposers', id: 0 }, (m) => onMessage(m));
+  const self = { group: 'proposers', id: 0 } as const;
+  transport.start([self], (m) => onMessage(m));
 
   const stream = (c: Extract<Command, { cmd: 'stream' }>): void => {
     const batch: Submission[] = [];
@@ -112,7 +114,7 @@ function senderMain(namespace: string): void {
     const pump = (): void => {
       while (next < c.count && next - acked < c.window) {
         const message: AcceptMessage = { type: 'accept', ballot, instance: next++, batch };
-        transport.send([{ to: TO_RECEIVER, message }]);
+        transport.send(self, [{ to: TO_RECEIVER, message }]);
       }
     };
     onMessage = (m) => {
@@ -136,7 +138,7 @@ function senderMain(namespace: string): void {
     const ping: Message = { type: 'heartbeat', from: 0, ballot: { round: 0, node: 0 }, leading: false, decided: 0, quorum: false };
     const send = (): void => {
       sentAt = performance.now();
-      transport.send([{ to: TO_RECEIVER, message: ping }]);
+      transport.send(self, [{ to: TO_RECEIVER, message: ping }]);
     };
     onMessage = (m) => {
       if (m.type !== 'heartbeat') return;

@@ -3,8 +3,8 @@
  * @packageDocumentation
  */
 export * from './protocol/index.js';
-export type { Transport, Endpoint } from './transport/transport.js';
-export { NodeRunner, type NodeRunnerOptions } from './runtime/node-runner.js';
+export { type Transport, type Endpoint, addresses } from './transport/transport.js';
+export { RoleHost, orderedStorage, type RoleHostOptions, type Hosted, type HostStorage } from './runtime/role-host.js';
 // In-process cluster (worker threads + bus)
 export {
   Cluster, ClientHandle, roleGroup, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,

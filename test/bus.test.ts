@@ -9,15 +9,15 @@ import { waitFor } from './cluster-helpers.js';
 const topology: BusTopology = { clients: 1, proposers: 2, acceptors: 3, learners: 1 };
 const beat = (from: number): Message => ({ type: 'heartbeat', from, ballot: { round: 1, node: 1 }, leading: false, decided: 0, quorum: false });
 
-interface Node { bus: BusTransport; got: Message[] }
+interface Node { bus: BusTransport; self: { group: Group; id: number }; got: Message[] }
 
 function mesh(faults?: FaultSettings, encoding?: 'clone' | 'json'): { nodes: Map<string, Node>; close: () => void } {
   const namespace = randomUUID();
   const nodes = new Map<string, Node>();
   for (const group of ['clients', 'proposers', 'acceptors', 'learners'] as Group[]) {
     for (let id = 0; id < topology[group]; id++) {
-      const node: Node = { bus: new BusTransport({ namespace, topology, faults, encoding }), got: [] };
-      node.bus.start({ group, id }, (m) => node.got.push(m));
+      const node: Node = { bus: new BusTransport({ namespace, topology, faults, encoding }), self: { group, id }, got: [] };
+      node.bus.start([node.self], (m) => node.got.push(m));
       nodes.set(`${group}/${id}`, node);
     }
   }
@@ -30,8 +30,8 @@ describe('Bus transport', () => {
       const { nodes, close } = mesh(undefined, encoding);
       try {
         const p1 = nodes.get('proposers/1')!;
-        p1.bus.send([{ to: { group: 'acceptors' }, message: beat(1) }, { to: { group: 'proposers' }, message: beat(1) }]);
-        p1.bus.send([{ to: { group: 'learners', member: 0 }, message: beat(7) }]);
+        p1.bus.send(p1.self, [{ to: { group: 'acceptors' }, message: beat(1) }, { to: { group: 'proposers' }, message: beat(1) }]);
+        p1.bus.send(p1.self, [{ to: { group: 'learners', member: 0 }, message: beat(7) }]);
         await waitFor(() => [0, 1, 2].every((i) => nodes.get(`acceptors/${i}`)!.got.length === 1) && p1.got.length === 1 &&
           nodes.get('proposers/0')!.got.length === 1 && nodes.get('learners/0')!.got.length === 1, 2_000, 'deliveries');
         expect(nodes.get('learners/0')!.got[0]).to.deep.equal(beat(7));
@@ -48,16 +48,16 @@ describe('Bus transport', () => {
     const { nodes, close } = mesh({ loss: 1 });
     try {
       const c = nodes.get('clients/0')!;
-      c.bus.send([{ to: { group: 'proposers' }, message: beat(0) }]);
+      c.bus.send(c.self, [{ to: { group: 'proposers' }, message: beat(0) }]);
       // Faults apply where messages arrive: wait until both proposers dropped it.
       await waitFor(() => nodes.get('proposers/0')!.bus.metrics.lost === 1 && nodes.get('proposers/1')!.bus.metrics.lost === 1, 2_000, 'losses');
       for (const n of nodes.values()) n.bus.setFaults({ duplicate: 1 });
-      c.bus.send([{ to: { group: 'proposers' }, message: beat(1) }]);
+      c.bus.send(c.self, [{ to: { group: 'proposers' }, message: beat(1) }]);
       await waitFor(() => nodes.get('proposers/0')!.got.length === 2 && nodes.get('proposers/1')!.got.length === 2, 2_000, 'duplicates');
       expect(nodes.get('proposers/0')!.got).to.deep.equal([beat(1), beat(1)]);
       for (const n of nodes.values()) n.bus.setFaults({ partition: [{ group: 'proposers', id: 1 }, { group: 'acceptors', id: 0 }] });
-      nodes.get('proposers/1')!.bus.send([{ to: { group: 'acceptors' }, message: beat(2) }]);
-      nodes.get('proposers/0')!.bus.send([{ to: { group: 'acceptors' }, message: beat(3) }]);
+      nodes.get('proposers/1')!.bus.send(nodes.get('proposers/1')!.self, [{ to: { group: 'acceptors' }, message: beat(2) }]);
+      nodes.get('proposers/0')!.bus.send(nodes.get('proposers/0')!.self, [{ to: { group: 'acceptors' }, message: beat(3) }]);
       await waitFor(() => ['acceptors/1', 'acceptors/2'].every((k) => nodes.get(k)!.got.length === 1) &&
         nodes.get('acceptors/0')!.got.length === 1, 2_000, 'partitioned deliveries');
       expect(nodes.get('acceptors/0')!.got).to.deep.equal([beat(2)]);
@@ -72,10 +72,10 @@ describe('Bus transport', () => {
     const { nodes, close } = mesh({ delayMs: 30 });
     const a0 = nodes.get('acceptors/0')!;
     const started = Date.now();
-    nodes.get('proposers/0')!.bus.send([{ to: { group: 'acceptors', member: 0 }, message: beat(1) }]);
+    nodes.get('proposers/0')!.bus.send(nodes.get('proposers/0')!.self, [{ to: { group: 'acceptors', member: 0 }, message: beat(1) }]);
     await waitFor(() => a0.got.length === 1, 2_000, 'the delayed message');
     expect(Date.now() - started).to.be.at.least(29);
-    nodes.get('proposers/0')!.bus.send([{ to: { group: 'acceptors', member: 0 }, message: beat(2) }]);
+    nodes.get('proposers/0')!.bus.send(nodes.get('proposers/0')!.self, [{ to: { group: 'acceptors', member: 0 }, message: beat(2) }]);
     await waitFor(() => a0.bus.metrics.delayed === 2, 2_000, 'the second message to be held');
     close();
     await new Promise((r) => setTimeout(r, 50));

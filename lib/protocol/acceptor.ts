@@ -13,20 +13,20 @@ import {
   type Outgoing, type SnapshotPart, batchSize,
 } from './messages.js';
 import { SnapshotAssembler, splitSnapshot } from './snapshot-parts.js';
-import { type ProtocolNode, Outbox, TO_LEARNERS, TO_PROPOSERS } from './node.js';
+import { type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_LEARNERS, TO_PROPOSERS } from './role.js';
 import { type AcceptorRecord, type AcceptorState, LiveState } from './acceptor-state.js';
 
 export { type AcceptorRecord, type AcceptorState, applyAcceptorRecords } from './acceptor-state.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface AcceptorSettings {
-  /** Record every state change for `takeWrites` (a durable runtime needs them). Default false. */
+  /** Report every state change in `Ready.writes` (a durable host persists them). Default false. */
   logWrites?: boolean;
 }
 
 export const EMPTY_ACCEPTOR_STATE: AcceptorState = Object.freeze({ promised: ZERO_BALLOT, accepted: [] }) as AcceptorState;
 
-export class Acceptor implements ProtocolNode {
+export class Acceptor implements Role {
   readonly group = 'acceptors' as const;
   /** Promised ballot, accepted values, trim point: changed only by applying records (`record`). */
   private readonly state: LiveState;
@@ -64,18 +64,6 @@ export class Acceptor implements ProtocolNode {
     this.writes?.push(r);
   }
 
-  /** Instances whose accepted value this acceptor holds (cheap; `snapshot()` copies them all). */
-  get acceptedCount(): number {
-    return this.state.accepted.size;
-  }
-
-  /** State changes since the last call (only with `logWrites`), to persist before sending answers. */
-  takeWrites(): AcceptorRecord[] {
-    const taken = this.writes ?? [];
-    if (this.writes) this.writes = [];
-    return taken;
-  }
-
   handle(message: Message): void {
     switch (message.type) {
       case 'prepare': return this.onPrepare(message);
@@ -94,8 +82,19 @@ export class Acceptor implements ProtocolNode {
     // An acceptor only ever answers; it has no timers.
   }
 
-  takeOutgoing(): Outgoing[] {
-    return this.outbox.take();
+  takeReady(): Ready {
+    const writes = this.writes;
+    if (this.outbox.size === 0 && !writes?.length) return EMPTY_READY;
+    if (writes) this.writes = [];
+    return { ...EMPTY_READY, messages: this.outbox.take(), ...(writes?.length ? { writes } : {}) };
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.metrics, acceptedInstances: this.state.accepted.size };
+  }
+
+  status(): RoleStatus {
+    return {};
   }
 
   private onPrepare(m: PrepareMessage): void {

@@ -12,14 +12,10 @@
  */
 import type { CommittedMessage, Message, Outgoing, Payload, RegisteredMessage, Submission } from './messages.js';
 import { REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
-import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
-import type { ResolvedOptions } from './options.js';
+import { type Completion, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_PROPOSERS } from './role.js';
 
-export interface Completion {
-  readonly seq: number;
-  /** 0-based index of the value in the delivered total order; `SESSION_EXPIRED` (-2): unknown outcome. */
-  readonly position: number;
-}
+export type { Completion } from './role.js';
+import type { ResolvedOptions } from './options.js';
 
 export interface ClientSettings {
   /**
@@ -45,7 +41,7 @@ interface PendingRegistration {
   sentAt: number | undefined;
 }
 
-export class Client implements ProtocolNode {
+export class Client implements Role {
   readonly group = 'clients' as const;
   private nextSeq = 0;
   /** Every seq below this has completed. */
@@ -77,7 +73,7 @@ export class Client implements ProtocolNode {
   }
 
   /**
-   * Queue a value; it is sent with the next `takeOutgoing` (once the session is open). Returns its seq.
+   * Queue a value; it is sent with the next Ready (once the session is open). Returns its seq.
    * @throws ValueTooLargeError when the value alone exceeds `batchMaxBytes`: no instance could carry it.
    */
   submit(value: Payload, now: number): number {
@@ -113,7 +109,7 @@ export class Client implements ProtocolNode {
     const r = this.registration;
     if (r) {
       if (r.sentAt !== undefined && now - r.sentAt >= this.retryMs) {
-        r.sentAt = undefined; // resent by the next takeOutgoing
+        r.sentAt = undefined; // resent with the next Ready
         this.metrics.retransmissions++;
         this.backOff();
       }
@@ -133,7 +129,7 @@ export class Client implements ProtocolNode {
     this.backOff();
   }
 
-  takeOutgoing(): Outgoing[] {
+  takeReady(): Ready {
     const r = this.registration;
     if (r && r.sentAt === undefined) {
       r.sentAt = this.lastNow;
@@ -141,14 +137,18 @@ export class Client implements ProtocolNode {
       this.outbox.send(TO_PROPOSERS, { type: 'submit', client: REGISTRATION_CLIENT, completedBelow: 0, values: [entry] });
     }
     if (this.unsent.length && this.key !== undefined) this.packUnsent(this.key);
-    return this.outbox.take();
+    if (this.outbox.size === 0 && this.completions.length === 0) return EMPTY_READY;
+    const ready: Ready = { ...EMPTY_READY, messages: this.outbox.take(), completions: this.completions };
+    this.completions = [];
+    return ready;
   }
 
-  /** Values decided since the last call. */
-  takeCompletions(): Completion[] {
-    const taken = this.completions;
-    this.completions = [];
-    return taken;
+  counters(): Record<string, number> {
+    return { ...this.metrics };
+  }
+
+  status(): RoleStatus {
+    return { pending: this.pending.size };
   }
 
   /** Back off while resends go unanswered, so a slow leader is not buried under them. */

@@ -15,18 +15,10 @@ import type {
 import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
 import { SnapshotAssembler } from './snapshot-parts.js';
-import { type ProtocolNode, Outbox, TO_PROPOSERS } from './node.js';
-import type { ResolvedOptions } from './options.js';
+import { type Delivery, type DeliveryGap, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_PROPOSERS } from './role.js';
 
-/** One value delivered in the total order. */
-export interface Delivery {
-  /** 0-based index in the delivered sequence; identical at every learner. */
-  readonly position: number;
-  readonly instance: number;
-  readonly client: number;
-  readonly seq: number;
-  readonly value: Payload;
-}
+export type { Delivery, DeliveryGap } from './role.js';
+import type { ResolvedOptions } from './options.js';
 
 /** A client session opened by the log: the client that drew `nonce` submits as `client`. */
 export interface Registration {
@@ -38,16 +30,6 @@ export interface Registration {
 export interface Refusal {
   readonly client: number;
   readonly seq: number;
-}
-
-/** Values a learner can never deliver: they were trimmed before it asked for them. */
-export interface DeliveryGap {
-  /** Instances [fromInstance, toInstance) were skipped. */
-  readonly fromInstance: number;
-  readonly toInstance: number;
-  /** Positions [fromPosition, toPosition) were skipped. */
-  readonly fromPosition: number;
-  readonly toPosition: number;
 }
 
 interface Vote {
@@ -68,9 +50,20 @@ export interface LearnerSettings {
   group?: Group;
   /** Keep every decided batch so it can be served to others. Default false. */
   retainLog?: boolean;
+  /**
+   * Told of every session opened and every value refused as delivery reaches them (a proposer's
+   * learner: the leader answers clients). Called in delivery order, during the step.
+   */
+  sessions?: SessionListener;
 }
 
-export class Learner implements ProtocolNode {
+/** What an embedding proposer hears of sessions from its learner. */
+export interface SessionListener {
+  registered(registration: Registration): void;
+  refused(refusal: Refusal): void;
+}
+
+export class Learner implements Role {
   readonly group: Group;
   /** First instance not yet delivered: every instance below it is decided and delivered. */
   private nextToDeliver = 0;
@@ -78,10 +71,7 @@ export class Learner implements ProtocolNode {
   private readonly pending = new Map<number, PendingInstance>();
   private filter: DeliveryFilter;
   private readonly snapshotParts = new SnapshotAssembler();
-  private registrations: Registration[] = [];
-  private refusals: Refusal[] = [];
-  /** Only a proposer's learner reports registrations and refusals: the leader answers clients. */
-  private readonly reportsSessions: boolean;
+  private readonly sessions: SessionListener | undefined;
   /** Decided batches from `trimmedBelow` on (proposers keep them to serve catch-up). */
   private readonly log: Map<number, Batch> | undefined;
   /** Delivery snapshots at regular instances, oldest first, so the log can be trimmed at one. */
@@ -107,7 +97,7 @@ export class Learner implements ProtocolNode {
     this.group = settings.group ?? 'learners';
     this.log = settings.retainLog ? new Map() : undefined;
     this.filter = new DeliveryFilter(options);
-    this.reportsSessions = this.group === 'proposers';
+    this.sessions = settings.sessions;
     if (this.log && options.learners > 0) this.checkpoints.push(this.snapshot());
     this.self = { group: this.group, member: id };
   }
@@ -168,13 +158,6 @@ export class Learner implements ProtocolNode {
     }
   }
 
-  /** Instances ranges this learner had to skip because they were trimmed (see `DeliveryGap`). */
-  takeGaps(): DeliveryGap[] {
-    const taken = this.gaps;
-    this.gaps = [];
-    return taken;
-  }
-
   /** Where delivery stands now, as plain data. */
   snapshot(): DeliverySnapshot {
     return { instance: this.nextToDeliver, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
@@ -225,29 +208,20 @@ export class Learner implements ProtocolNode {
     this.requestedTo = 0;
   }
 
-  takeOutgoing(): Outgoing[] {
-    return this.outbox.take();
-  }
-
-  /** Values delivered since the last call, in order. */
-  takeDeliveries(): Delivery[] {
-    const taken = this.deliveries;
+  takeReady(): Ready {
+    if (this.outbox.size === 0 && this.deliveries.length === 0 && this.gaps.length === 0) return EMPTY_READY;
+    const ready: Ready = { ...EMPTY_READY, messages: this.outbox.take(), deliveries: this.deliveries, gaps: this.gaps };
     this.deliveries = [];
-    return taken;
+    this.gaps = [];
+    return ready;
   }
 
-  /** Sessions registered since the last call (the leader tells their clients). */
-  takeRegistrations(): Registration[] {
-    const taken = this.registrations;
-    this.registrations = [];
-    return taken;
+  counters(): Record<string, number> {
+    return { ...this.metrics };
   }
 
-  /** Values refused since the last call because their session had expired. */
-  takeRefusals(): Refusal[] {
-    const taken = this.refusals;
-    this.refusals = [];
-    return taken;
+  status(): RoleStatus {
+    return { instancesDelivered: this.nextToDeliver, valuesDelivered: this.nextPosition };
   }
 
   private noteExists(end: number): void {
@@ -322,7 +296,7 @@ export class Learner implements ProtocolNode {
       for (const s of p.decided) {
         if (s.client === REGISTRATION_CLIENT) {
           const client = this.filter.register(s.seq, instance);
-          if (this.reportsSessions) this.registrations.push({ nonce: s.value as string, client });
+          this.sessions?.registered({ nonce: s.value as string, client });
           this.metrics.sessionsRegistered++;
           continue;
         }
@@ -331,7 +305,7 @@ export class Learner implements ProtocolNode {
           if (admission === 'duplicate') this.metrics.duplicatesDropped++;
           else {
             this.metrics.expiredRefused++;
-            if (this.reportsSessions) this.refusals.push({ client: s.client, seq: s.seq });
+            this.sessions?.refused({ client: s.client, seq: s.seq });
           }
           continue;
         }

@@ -18,7 +18,8 @@ import { joinSnapshot, splitSnapshot, wholePart } from './snapshot-parts.js';
 import { Fifo } from './fifo.js';
 import { Learner } from './learner.js';
 import { RecentPositions } from './recent-positions.js';
-import { type ProtocolNode, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './node.js';
+import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_ACCEPTORS, TO_CLIENTS, TO_LEARNERS, TO_PROPOSERS } from './role.js';
+import type { Refusal, Registration } from './learner.js';
 import type { ResolvedOptions } from './options.js';
 
 /** Position reported for a value decided below a trim point this proposer skipped over. */
@@ -53,7 +54,7 @@ interface InFlight {
   sentAt: number;
 }
 
-export class Proposer implements ProtocolNode {
+export class Proposer implements Role {
   readonly group = 'proposers' as const;
   /** The proposer's own view of the decided log (votes and values reach proposers too). */
   readonly learner: Learner;
@@ -95,6 +96,13 @@ export class Proposer implements ProtocolNode {
   /** Latest delivered point each proposer announced in its heartbeats. */
   private readonly proposerProgress: number[];
   private lastTrimOrdered = 0;
+  /** Sessions opened and values refused by the learner's deliveries since `drainLearner`. */
+  private registrations: Registration[] = [];
+  private refusals: Refusal[] = [];
+  /** Catch-up requests of the learner, sent with our next Ready unless we lead by then. */
+  private learnerRequests: Outgoing[] = [];
+  /** The leadership the last Ready reported. */
+  private reported: Leadership = { leading: false, ballot: ZERO_BALLOT };
   private readonly outbox = new Outbox();
   readonly metrics = {
     elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, nacks: 0, catchupServed: 0,
@@ -102,7 +110,10 @@ export class Proposer implements ProtocolNode {
   };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
-    this.learner = new Learner(id, options, { group: 'proposers', retainLog: true });
+    this.learner = new Learner(id, options, {
+      group: 'proposers', retainLog: true,
+      sessions: { registered: (r) => this.registrations.push(r), refused: (r) => this.refusals.push(r) },
+    });
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
     this.lastLeading = new Array<number>(options.proposers).fill(-Infinity);
     this.lastCanLead = new Array<number>(options.proposers).fill(-Infinity);
@@ -218,12 +229,28 @@ export class Proposer implements ProtocolNode {
     this.learner.handle({ type: 'trim', snapshot: wholePart(checkpoint) }, now);
   }
 
-  takeOutgoing(): Outgoing[] {
-    const mine = this.outbox.take();
-    const learnerRequests = this.learner.takeOutgoing();
+  takeReady(): Ready {
+    this.drainLearner();
+    let messages = this.outbox.take();
+    const learnerRequests = this.learnerRequests;
+    this.learnerRequests = [];
     // A leader's log has no gaps it could fill by asking others: it fills them by proposing.
-    if (this.phase === 'leading' || learnerRequests.length === 0) return mine;
-    return mine.concat(learnerRequests);
+    if (this.phase !== 'leading' && learnerRequests.length > 0) messages = messages.concat(learnerRequests);
+    const leading = this.phase === 'leading';
+    const changed = leading !== this.reported.leading || (leading && !sameBallot(this.ballot, this.reported.ballot));
+    if (changed) this.reported = { leading, ballot: this.ballot };
+    if (messages.length === 0 && !changed) return EMPTY_READY;
+    return { ...EMPTY_READY, messages, ...(changed ? { leadership: this.reported } : {}) };
+  }
+
+  counters(): Record<string, number> {
+    const out: Record<string, number> = { ...this.metrics };
+    for (const [k, v] of Object.entries(this.learner.metrics)) out[`learner.${k}`] = v;
+    return out;
+  }
+
+  status(): RoleStatus {
+    return { leading: this.isLeader, ballot: this.ballot, instancesDelivered: this.learner.delivered };
   }
 
   // ------------------------------------------------------------------------------- election
@@ -558,14 +585,20 @@ export class Proposer implements ProtocolNode {
     this.releasedBelow = delivered;
     if (this.phase === 'leading' && this.nextToPropose < delivered) this.nextToPropose = delivered;
     const leading = this.phase === 'leading';
-    for (const r of this.learner.takeRegistrations()) {
+    const registrations = this.registrations;
+    const refusals = this.refusals;
+    this.registrations = [];
+    this.refusals = [];
+    for (const r of registrations) {
       if (!this.registered.has(r.nonce)) this.registered.set(r.nonce, r.client);
       if (this.registered.size > RECENT_REGISTRATIONS) this.registered.delete(this.registered.keys().next().value as string);
       if (leading) this.outbox.send(TO_CLIENTS, { type: 'registered', nonce: r.nonce, client: this.registered.get(r.nonce)! });
     }
     const notices: CommitNotice[] = [];
-    for (const r of this.learner.takeRefusals()) notices.push({ client: r.client, seq: r.seq, position: SESSION_EXPIRED });
-    for (const d of this.learner.takeDeliveries()) {
+    for (const r of refusals) notices.push({ client: r.client, seq: r.seq, position: SESSION_EXPIRED });
+    const learned = this.learner.takeReady();
+    if (learned.messages.length) this.learnerRequests = this.learnerRequests.concat(learned.messages);
+    for (const d of learned.deliveries) {
       this.positions.add(d.client, d.seq, d.position);
       notices.push({ client: d.client, seq: d.seq, position: d.position });
     }

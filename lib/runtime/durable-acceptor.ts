@@ -1,17 +1,17 @@
 /**
  * A durable acceptor for a worker thread or a CLI process: the core `Acceptor` resumed from its
- * data directory, plus the `persist()` that `NodeRunner` calls once per turn so no answer leaves
- * before the state it reveals is on disk.
+ * data directory, plus the `HostStorage` through which `RoleHost` persists each Ready's writes,
+ * so no answer leaves before the state it reveals is on disk.
  *
  * ```ts
  * const durable = await openDurableAcceptor(id, options, dataDir, 'batch');
- * const runner = new NodeRunner(durable.acceptor, transport, {
- *   persist: durable.persist,                 // append the turn's writes, group-commit them
- *   onPersistError: (err) => { report(err); }, // the runner has stopped answering
- * });
- * await runner.start();
+ * const host = new RoleHost([{
+ *   role: durable.acceptor,
+ *   storage: durable.storage((err) => { report(err); host.halt(); }), // group commit per turn
+ * }], transport, { now: () => performance.now(), tickMs: 5 });
+ * await host.start();
  * // ... on shutdown:
- * await runner.stop();
+ * await host.stop();
  * await durable.close();
  * ```
  *
@@ -23,6 +23,8 @@ import { readFile, realpath, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { Acceptor } from '../protocol/acceptor.js';
+import type { AcceptorRecord } from '../protocol/acceptor-state.js';
+import { type HostStorage, orderedStorage } from './role-host.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import { DataDirInUseError } from '../storage/errors.js';
 import { openAcceptorStore } from '../storage/log-store.js';
@@ -35,16 +37,17 @@ export interface DurableAcceptor {
   /** Its store (for metrics; the runtime should not append to it directly). */
   readonly store: AcceptorStore;
   /**
-   * Appends the acceptor's writes since the last call and resolves once they (and everything
-   * before) are durable per the sync policy. `NodeRunner`'s `persist` option; a bound function.
-   * Cheap when nothing was written (no I/O, an already-resolved promise). Rejects for good once
-   * the store failed, a write or fsync or a background compaction: stop answering and restart
-   * from the directory.
+   * Appends `writes` and resolves once they (and everything before) are durable per the sync
+   * policy; a bound function. Cheap when nothing was written (no I/O, an already-resolved
+   * promise). Rejects for good once the store failed, a write or fsync or a background
+   * compaction: stop answering and restart from the directory.
    */
-  readonly persist: () => Promise<void>;
+  readonly persist: (writes: readonly AcceptorRecord[]) => Promise<void>;
+  /** This acceptor's storage for `RoleHost`; `onError` once the store failed (halt the host). */
+  storage(onError: (err: unknown) => void): Required<HostStorage>;
   /**
-   * Persists what is left, waits for a running compaction, closes the store and releases the
-   * directory. Idempotent. Call it after `NodeRunner.stop()`.
+   * Waits for a running compaction, closes the store and releases the directory. Idempotent.
+   * Call it after `RoleHost.stop()`, which persists what the acceptor wrote before.
    */
   readonly close: () => Promise<void>;
 }
@@ -119,9 +122,8 @@ class Durable implements DurableAcceptor {
     private readonly release: () => Promise<void>,
   ) {}
 
-  readonly persist = (): Promise<void> => {
+  readonly persist = (writes: readonly AcceptorRecord[]): Promise<void> => {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    const writes = this.acceptor.takeWrites();
     if (writes.length > 0) {
       try {
         this.store.append(writes);
@@ -138,6 +140,10 @@ class Durable implements DurableAcceptor {
     return this.store.flush();
   };
 
+  storage(onError: (err: unknown) => void): Required<HostStorage> {
+    return orderedStorage(this.persist, onError);
+  }
+
   private compactInBackground(): void {
     this.trimmedSinceCompaction = false;
     this.compacting = this.store.compact().catch((e: unknown) => {
@@ -149,10 +155,6 @@ class Durable implements DurableAcceptor {
   readonly close = (): Promise<void> => {
     this.closing ??= (async () => {
       try {
-        if (this.failure === undefined) {
-          const writes = this.acceptor.takeWrites();
-          if (writes.length > 0) this.store.append(writes);
-        }
         while (this.compacting) await this.compacting;
         await this.store.close();
       } finally {

@@ -21,11 +21,11 @@
 import { createHash } from 'node:crypto';
 import { type Ballot, ZERO_BALLOT, compareBallots, formatBallot } from '../protocol/ballot.js';
 import type { Batch, Group, Message, MessageType, Outgoing, Payload } from '../protocol/messages.js';
-import type { ProtocolNode } from '../protocol/node.js';
+import type { Ready, Role } from '../protocol/role.js';
 import { type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
 import { Acceptor, type AcceptorState, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../protocol/acceptor.js';
 import { Client } from '../protocol/client.js';
-import { type Delivery, Learner } from '../protocol/learner.js';
+import { Learner } from '../protocol/learner.js';
 import { Proposer } from '../protocol/proposer.js';
 import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { formatMessage } from './trace.js';
@@ -280,13 +280,13 @@ interface VoteTally {
 }
 
 /**
- * Embedded learners (inside proposers) hand their deliveries to the proposer, not to us: their
- * `takeDeliveries` is replaced by this function, which reports to whichever world is stepping.
+ * Embedded learners (inside proposers) hand their Ready to the proposer, not to us: their
+ * `takeReady` is replaced by this function, which reports to whichever world is stepping.
  * It closes over nothing, so clones share it safely.
  */
 let activeWorld: World | undefined;
-function tappedTakeDeliveries(this: Learner & { explorerName: string }): Delivery[] {
-  const taken = Learner.prototype.takeDeliveries.call(this);
+function tappedTakeReady(this: Learner & { explorerName: string }): Ready {
+  const taken = Learner.prototype.takeReady.call(this);
   activeWorld?.observeEmbedded(this, taken);
   return taken;
 }
@@ -307,6 +307,8 @@ export class World {
   boots: Record<string, number> = {};
   /** Per client: values submitted whose session key is not known yet. */
   unidentified: { seq: number; value: string }[][] = [];
+  /** Per client: the session key its values last travelled under (completions of an expired session keep it). */
+  lastKey: (number | undefined)[] = [];
   /** Per acceptor: what its disk holds. */
   disks: AcceptorState[] = [];
   /** Per acceptor: the highest ballot it ever promised or voted for, across restarts. */
@@ -367,8 +369,8 @@ export class World {
   }
 
   /** The node about to change: deep-copied first if this world still shares it with another. */
-  private own(group: Group, id: number): ProtocolNode {
-    const nodes = this[group] as ProtocolNode[];
+  private own(group: Group, id: number): Role {
+    const nodes = this[group] as Role[];
     let n = nodes[id]!;
     if (!this.owned.has(n)) {
       n = cloneValue(n, new Map());
@@ -379,7 +381,7 @@ export class World {
     return n;
   }
 
-  private adopt<T extends ProtocolNode>(group: Group, id: number, n: T): T {
+  private adopt<T extends Role>(group: Group, id: number, n: T): T {
     this.owned.add(n);
     this.digests.delete(`${group}/${id}`);
     return n;
@@ -390,7 +392,7 @@ export class World {
     const out: string[] = [`t${this.now};b${this.budget.loss},${this.budget.dup},${this.budget.crash},${this.budget.ticks},${this.budget.reorder};`];
     out.push(`i${this.incarnations};s${this.nextValueOf.join(',')};`);
     for (const group of GROUP_ORDER) {
-      const nodes = this[group] as ProtocolNode[];
+      const nodes = this[group] as Role[];
       for (let id = 0; id < nodes.length; id++) {
         const name = `${group}/${id}`;
         let d = this.digests.get(name);
@@ -424,7 +426,7 @@ export class World {
     const p = this.adopt('proposers', id, new Proposer(id, this.options, { incarnation, random: () => 0.5 }));
     const learner = p.learner as Learner & { explorerName: string };
     learner.explorerName = `proposers/${id}#${incarnation}`;
-    learner.takeDeliveries = tappedTakeDeliveries;
+    learner.takeReady = tappedTakeReady;
     return p;
   }
 
@@ -441,10 +443,11 @@ export class World {
   private bootClient(id: number): Client {
     const client = makeClient(id, this.nextIncarnation(`clients/${id}`), this.options);
     this.unidentified[id] = [];
+    this.lastKey[id] = undefined;
     return this.adopt('clients', id, client);
   }
 
-  private node(group: Group, id: number): ProtocolNode | undefined {
+  private node(group: Group, id: number): Role | undefined {
     switch (group) {
       case 'proposers': return this.proposers[id];
       case 'acceptors': return this.acceptors[id];
@@ -595,31 +598,33 @@ export class World {
   private afterStep(group: Group, id: number, handled?: Message, floor?: Ballot): void {
     const node = this.node(group, id)!;
     const name = `${group}/${id}`;
-    if (node instanceof Learner) {
-      const learner = `${name}#${this.incarnation[name]}`;
-      for (const gap of node.takeGaps()) {
-        if (this.boots[name] === 1) throw new InvariantViolation('trim', `${learner} never restarted but skipped ${JSON.stringify(gap)}`);
-        this.checker.skip(learner, gap.fromPosition, gap.toPosition);
-      }
-      for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
-    } else if (node instanceof Client) {
-      // A value travels only once its session key is known, so it is identified before delivery.
-      const key = node.session;
-      if (key !== undefined) {
-        for (const u of this.unidentified[id]!) this.checker.submit(key, u.seq, u.value);
-        this.unidentified[id] = [];
-        for (const c of node.takeCompletions()) this.checker.complete(key, c.seq, c.position);
-      }
-    } else if (node instanceof Acceptor) {
-      this.disks[id] = applyAcceptorRecords(this.disks[id]!, node.takeWrites());
+    const ready = node.takeReady();
+    const learner = `${name}#${this.incarnation[name]}`;
+    for (const gap of ready.gaps) {
+      if (this.boots[name] === 1) throw new InvariantViolation('trim', `${learner} never restarted but skipped ${JSON.stringify(gap)}`);
+      this.checker.skip(learner, gap.fromPosition, gap.toPosition);
     }
-    const out = node.takeOutgoing();
-    if (node instanceof Acceptor) this.checkAcceptor(id, out, handled, floor ?? this.floors[id]!);
-    for (const o of out) this.route(name, group, id, o);
+    for (const d of ready.deliveries) this.checker.deliver(learner, d);
+    if (group === 'clients') this.observeClient(id, (node as Client).session, ready);
+    if (group === 'acceptors') {
+      this.disks[id] = applyAcceptorRecords(this.disks[id]!, ready.writes);
+      this.checkAcceptor(id, ready.messages, handled, floor ?? this.floors[id]!);
+    }
+    for (const o of ready.messages) this.route(name, group, id, o);
+  }
+
+  /** A value travels only once its session key is known, so it is identified before delivery. */
+  private observeClient(id: number, key: number | undefined, ready: Ready): void {
+    const travelled = key ?? this.lastKey[id];
+    for (const c of ready.completions) this.checker.complete(travelled!, c.seq, c.position);
+    if (key === undefined) return;
+    this.lastKey[id] = key;
+    for (const u of this.unidentified[id]!) this.checker.submit(key, u.seq, u.value);
+    this.unidentified[id] = [];
   }
 
   /** Votes: at most one value chosen per instance; an acceptor never goes below its promise. */
-  private checkAcceptor(id: number, out: Outgoing[], handled: Message | undefined, floor: Ballot): void {
+  private checkAcceptor(id: number, out: readonly Outgoing[], handled: Message | undefined, floor: Ballot): void {
     let high = floor;
     for (const { message: m } of out) {
       if (m.type !== 'promise' && m.type !== 'accepted') continue;
@@ -663,9 +668,9 @@ export class World {
     }
   }
 
-  observeEmbedded(learner: Learner & { explorerName: string }, deliveries: Delivery[]): void {
-    for (const gap of learner.takeGaps()) this.checker.skip(learner.explorerName, gap.fromPosition, gap.toPosition);
-    for (const d of deliveries) this.checker.deliver(learner.explorerName, d);
+  observeEmbedded(learner: Learner & { explorerName: string }, ready: Ready): void {
+    for (const gap of ready.gaps) this.checker.skip(learner.explorerName, gap.fromPosition, gap.toPosition);
+    for (const d of ready.deliveries) this.checker.deliver(learner.explorerName, d);
   }
 
   private note(line: string): void {

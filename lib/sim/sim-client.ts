@@ -7,7 +7,7 @@
  * submission is reported to the checker (`identified`) once the key it travels under is known,
  * which is always before it can be delivered.
  */
-import { Client } from '../protocol/client.js';
+import { Client, type Completion } from '../protocol/client.js';
 import type { Payload } from '../protocol/messages.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import type { Rng } from './rng.js';
@@ -51,10 +51,10 @@ export class SimClient {
     this.waiting = [];
   }
 
-  /** Completions since the last call, with the identity they complete (unidentified ones: none). */
-  takeCompletions(): (Identity & { position: number })[] {
+  /** The client's completions (from its Ready), with the identity they complete (unidentified ones: none). */
+  complete(completions: readonly Completion[]): (Identity & { position: number })[] {
     const out: (Identity & { position: number })[] = [];
-    for (const c of this.node.takeCompletions()) {
+    for (const c of completions) {
       const client = this.keyOf.get(c.seq);
       if (client === undefined) continue; // expired before it ever travelled
       this.keyOf.delete(c.seq);

@@ -10,8 +10,11 @@
  * acceptors restart with what their disk holds (see `Scenario.acceptorStorage`).
  */
 import type { Group, Message, Outgoing, Payload } from '../protocol/messages.js';
+import type { Role } from '../protocol/role.js';
 import { GROUPS } from '../protocol/messages.js';
-import type { ProtocolNode } from '../protocol/node.js';
+import type { Ready } from '../protocol/role.js';
+import { type HostStorage, RoleHost } from '../runtime/role-host.js';
+import type { Transport } from '../transport/transport.js';
 import { type ResolvedOptions, resolveOptions } from '../protocol/options.js';
 import { Acceptor, type AcceptorRecord, type AcceptorState, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../protocol/acceptor.js';
 import { Learner } from '../protocol/learner.js';
@@ -34,7 +37,10 @@ interface Slot {
   /** Index in the link matrix. */
   readonly index: number;
   readonly clock: NodeClock;
-  node: ProtocolNode | undefined;
+  /** The running role, hosted as every runtime hosts it; undefined while crashed. */
+  host: RoleHost | undefined;
+  /** Typed views of the hosted role, for checks only. */
+  proposer: Proposer | undefined;
   client: SimClient | undefined;
   incarnation: number;
   /** How many times this slot has started. */
@@ -49,7 +55,7 @@ interface Slot {
   /** Acceptors: what the disk holds (survives crashes), writes not yet on it, answers waiting for them. */
   disk?: AcceptorState;
   unsynced?: AcceptorRecord[];
-  held?: Outgoing[];
+  held?: (() => void)[];
   syncDue?: boolean;
 }
 
@@ -127,7 +133,7 @@ export class Simulation {
         const name = `${group}/${id}`;
         const slot: Slot = {
           group, id, name, index: this.slots.length, clock: scenario.clocks[name] ?? { tickMs: 10, rate: 1, offsetMs: 0 },
-          node: undefined, client: undefined, incarnation: 0, boots: 0, permanent: false, stalledUntil: 0, backlog: [], audited: 0,
+          host: undefined, proposer: undefined, client: undefined, incarnation: 0, boots: 0, permanent: false, stalledUntil: 0, backlog: [], audited: 0,
         };
         this.boot(slot);
         members.push(slot);
@@ -191,73 +197,85 @@ export class Simulation {
     const incarnation = ++this.incarnations;
     slot.incarnation = incarnation;
     slot.boots++;
+    slot.proposer = undefined;
     slot.client = undefined;
     slot.stalledUntil = 0;
     slot.backlog = [];
     slot.audited = 0;
+    const transport = this.transportOf(slot);
+    const host = (role: Role, storage?: HostStorage): RoleHost =>
+      new RoleHost([{ role, ...(storage ? { storage } : {}) }], transport, { now: () => this.localNow(slot), onReady: (_r, ready) => this.onReady(slot, ready) });
     switch (slot.group) {
       case 'proposers': {
         const random = this.rng.fork();
-        slot.node = new Proposer(slot.id, this.options, { incarnation, random: () => random.next() });
+        slot.proposer = new Proposer(slot.id, this.options, { incarnation, random: () => random.next() });
+        slot.host = host(slot.proposer);
         break;
       }
       case 'acceptors':
-        slot.node = new Acceptor(slot.id, this.options, slot.disk ?? EMPTY_ACCEPTOR_STATE, { logWrites: true });
         slot.unsynced = [];
         slot.held = [];
         slot.syncDue = false;
+        slot.host = host(new Acceptor(slot.id, this.options, slot.disk ?? EMPTY_ACCEPTOR_STATE, { logWrites: true }), this.diskOf(slot));
         break;
-      case 'learners': slot.node = new Learner(slot.id, this.options); break;
+      case 'learners': slot.host = host(new Learner(slot.id, this.options)); break;
       case 'clients': {
         const name = slot.name;
         slot.client = new SimClient(slot.id, this.options, this.rng.fork(), ({ client, seq }, value) => {
           this.remember({ time: this.now, kind: 'note', detail: `${name} submits ${client}:${seq}` });
           this.checker.submit(client, seq, value);
         });
-        slot.node = slot.client.node;
+        slot.host = host(slot.client.node);
         break;
       }
     }
   }
 
+  /** The simulated network as a transport: what a slot's host sends goes through `route`. */
+  private transportOf(slot: Slot): Transport {
+    return {
+      start: () => undefined,
+      send: (_from, messages) => { for (const out of messages) this.route(slot, out); },
+      close: () => undefined,
+    };
+  }
+
   private crash(slot: Slot): void {
     // Whatever had not reached the disk is gone, and so are the answers that waited for it.
-    slot.node = undefined;
+    slot.host = undefined;
+    slot.proposer = undefined;
     slot.client = undefined;
     slot.backlog = [];
     slot.stalledUntil = 0;
   }
 
   private stalled(slot: Slot): boolean {
-    return slot.node !== undefined && this.now < slot.stalledUntil;
+    return slot.host !== undefined && this.now < slot.stalledUntil;
   }
 
   private step(e: SimEvent): void {
     switch (e.kind) {
       case 'deliver': {
-        const node = e.to.node;
-        if (!node) return;
+        const host = e.to.host;
+        if (!host) return;
         if (this.stalled(e.to)) { e.to.backlog.push(e); return; }
         if (!this.simOptions.quiet || !QUIET_TYPES.has(e.message.type)) {
           this.remember({ time: this.now, kind: 'deliver', from: e.from.name, to: e.to.name, message: e.message });
         }
-        node.handle(e.message, this.localNow(e.to));
-        this.afterStep(e.to);
+        host.deliver(e.message, e.to);
         return;
       }
       case 'tick':
         this.queue.push({ time: this.now + e.slot.clock.tickMs, kind: 'tick', slot: e.slot });
-        if (!e.slot.node || this.stalled(e.slot)) return;
-        e.slot.node.tick(this.localNow(e.slot));
-        this.afterStep(e.slot);
+        if (!e.slot.host || this.stalled(e.slot)) return;
+        e.slot.host.tick();
         return;
       case 'submit': {
         const client = e.slot.client;
-        if (!client) return; // a crashed client submits nothing
+        if (!client || !e.slot.host) return; // a crashed client submits nothing
         if (this.stalled(e.slot)) { e.slot.backlog.push(e); return; }
-        client.submit(e.value, this.localNow(e.slot));
+        e.slot.host.act(client.node, (_c, now) => client.submit(e.value, now));
         this.submitted++;
-        this.afterStep(e.slot);
         return;
       }
       case 'sync':
@@ -266,7 +284,7 @@ export class Simulation {
       case 'fault-start': return this.startFault(e.fault);
       case 'fault-end': return this.endFault(e.fault);
       case 'restart':
-        if (!e.slot.node && !e.slot.permanent) {
+        if (!e.slot.host && !e.slot.permanent) {
           this.remember({ time: this.now, kind: 'fault', detail: `restart ${e.slot.name}` });
           this.boot(e.slot);
         }
@@ -306,7 +324,7 @@ export class Simulation {
         return;
       case 'stall': {
         const slot = this.slot(f.node.group, f.node.id);
-        if (!slot?.node) return;
+        if (!slot?.host) return;
         slot.stalledUntil = Math.max(slot.stalledUntil, this.now + f.forMs);
         this.queue.push({ time: this.now + f.forMs, kind: 'unstall', slot, incarnation: slot.incarnation });
       }
@@ -335,7 +353,7 @@ export class Simulation {
 
   /** The stall ends: the node processes everything that queued up, in order, then ticks. */
   private unstall(slot: Slot, incarnation: number): void {
-    if (slot.incarnation !== incarnation || !slot.node || this.now < slot.stalledUntil) return;
+    if (slot.incarnation !== incarnation || !slot.host || this.now < slot.stalledUntil) return;
     slot.stalledUntil = 0;
     const backlog = slot.backlog;
     slot.backlog = [];
@@ -344,10 +362,7 @@ export class Simulation {
       if (slot.incarnation !== incarnation) return;
       this.step(e);
     }
-    if (slot.node) {
-      slot.node.tick(this.localNow(slot));
-      this.afterStep(slot);
-    }
+    slot.host?.tick();
   }
 
   private heal(): void {
@@ -356,7 +371,7 @@ export class Simulation {
     this.links.fill(0);
     this.activeCuts.clear();
     for (const f of this.permanentCuts) this.cutLinks(f, 1);
-    for (const slot of this.slots) if (!slot.node && !slot.permanent) this.boot(slot);
+    for (const slot of this.slots) if (!slot.host && !slot.permanent) this.boot(slot);
   }
 
   private slot(group: Group, id: number): Slot | undefined {
@@ -365,29 +380,24 @@ export class Simulation {
 
   // ------------------------------------------------------------------------------- effects
 
-  private afterStep(slot: Slot): void {
-    const node = slot.node!;
-    if (node instanceof Learner) {
-      const learner = `${slot.name}#${slot.incarnation}`;
-      for (const gap of node.takeGaps()) {
-        // Trimming waits for every learner, so only one restarted with empty memory can find its
-        // start trimmed away.
-        if (slot.boots === 1) throw new InvariantViolation('trim', `${learner} never restarted but skipped ${JSON.stringify(gap)}`);
-        this.checker.skip(learner, gap.fromPosition, gap.toPosition);
-      }
-      for (const d of node.takeDeliveries()) this.checker.deliver(learner, d);
-    } else if (slot.client) {
+  /** What a slot's step produced, after its messages were routed or held behind its writes. */
+  private onReady(slot: Slot, ready: Ready): void {
+    const learner = `${slot.name}#${slot.incarnation}`;
+    for (const gap of ready.gaps) {
+      // Trimming waits for every learner, so only one restarted with empty memory can find its
+      // start trimmed away.
+      if (slot.boots === 1) throw new InvariantViolation('trim', `${learner} never restarted but skipped ${JSON.stringify(gap)}`);
+      this.checker.skip(learner, gap.fromPosition, gap.toPosition);
+    }
+    for (const d of ready.deliveries) this.checker.deliver(learner, d);
+    if (slot.client) {
       slot.client.identify();
-      for (const c of slot.client.takeCompletions()) {
+      for (const c of slot.client.complete(ready.completions)) {
         this.remember({ time: this.now, kind: 'note', detail: `${slot.name} told ${c.client}:${c.seq} is at position ${c.position}` });
         this.checker.complete(c.client, c.seq, c.position);
       }
-    } else if (node instanceof Acceptor) {
-      return this.persistThenAnswer(slot, node);
-    } else if (node instanceof Proposer) {
-      this.auditProposer(slot, node);
     }
-    for (const out of node.takeOutgoing()) this.route(slot, out);
+    if (slot.proposer) this.auditProposer(slot, slot.proposer);
   }
 
   /** The proposer's embedded learner decides only chosen batches (checked for new instances only). */
@@ -401,33 +411,35 @@ export class Simulation {
     if (end > slot.audited) slot.audited = end;
   }
 
-  /** Group commit: a step's answers wait until its writes (and all before them) are on disk. */
-  private persistThenAnswer(slot: Slot, acceptor: Acceptor): void {
-    const writes = acceptor.takeWrites();
-    const out = acceptor.takeOutgoing();
-    for (const w of writes) if (w.kind === 'accept') this.checker.accepting(w.instance, w.ballot, w.batch);
-    const { sync, fsyncMs } = this.scenario.acceptorStorage;
-    slot.unsynced!.push(...writes);
-    if (sync === 'none' || (slot.unsynced!.length === 0 && slot.held!.length === 0)) {
-      for (const o of out) this.route(slot, o);
-    } else {
-      slot.held!.push(...out);
-    }
-    if (slot.unsynced!.length && !slot.syncDue) {
-      slot.syncDue = true;
-      this.queue.push({ time: this.now + fsyncMs, kind: 'sync', slot, incarnation: slot.incarnation });
-    }
+  /**
+   * An acceptor's virtual disk with group commit: a step's answers wait until its writes (and all
+   * before them) are on disk, `fsyncMs` later; with sync `none` they leave at once.
+   */
+  private diskOf(slot: Slot): HostStorage {
+    return {
+      persist: (writes, released) => {
+        for (const w of writes) if (w.kind === 'accept') this.checker.accepting(w.instance, w.ballot, w.batch);
+        const { sync, fsyncMs } = this.scenario.acceptorStorage;
+        slot.unsynced!.push(...writes);
+        if (sync === 'none' || (slot.unsynced!.length === 0 && slot.held!.length === 0)) released();
+        else slot.held!.push(released);
+        if (slot.unsynced!.length && !slot.syncDue) {
+          slot.syncDue = true;
+          this.queue.push({ time: this.now + fsyncMs, kind: 'sync', slot, incarnation: slot.incarnation });
+        }
+      },
+    };
   }
 
   private sync(slot: Slot, incarnation: number): void {
-    if (!slot.node || slot.incarnation !== incarnation) return; // crashed before the fsync finished
+    if (!slot.host || slot.incarnation !== incarnation) return; // crashed before the fsync finished
     for (const w of slot.unsynced!) if (w.kind !== 'trim') this.checker.acceptorSynced(slot.name, `${w.kind}`, w.ballot);
     slot.disk = applyAcceptorRecords(slot.disk ?? EMPTY_ACCEPTOR_STATE, slot.unsynced!);
     slot.unsynced = [];
     slot.syncDue = false;
     const held = slot.held!;
     slot.held = [];
-    for (const o of held) this.route(slot, o);
+    for (const release of held) release();
   }
 
   /** What an acceptor says leaves it now: check it against everything it said and wrote before. */
@@ -489,7 +501,7 @@ export class Simulation {
       const lagging = learners.map((s) => `${s.name} delivered ${this.checker.deliveredBy(`${s.name}#${s.incarnation}`)}/${total}`);
       const pending = clients.map((s) => `${s.name} pending ${s.client?.pending ?? 0}`);
       const leaders = this.byGroup.get('proposers')!
-        .map((s) => `${s.name} ${s.node ? (s.node as Proposer).currentPhase : 'down'}`);
+        .map((s) => `${s.name} ${s.proposer ? s.proposer.currentPhase : 'down'}`);
       throw new InvariantViolation('liveness',
         `${this.scenario.livenessMs} ms after healing: ${[...lagging, ...pending, ...leaders].join(', ')}`);
     }

@@ -20,7 +20,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import type { Ballot } from '../protocol/ballot.js';
 import type { AcceptedMessage, Group, Message, Outgoing } from '../protocol/messages.js';
 import { GROUPS } from '../protocol/messages.js';
-import type { Endpoint, Transport } from './transport.js';
+import { type Endpoint, type Transport, addresses } from './transport.js';
 import { type BusMember, type FaultSettings, FaultInjector, resolveFaults } from './bus-faults.js';
 
 export type { BusMember, FaultSettings } from './bus-faults.js';
@@ -117,16 +117,27 @@ function channelName(ns: string, to: Group, member: number | undefined, from: Bu
   return `${ns}|${to}${member === undefined ? '' : `/${member}`}|<-|${from.group}/${from.id}`;
 }
 
+/** A message looped back to a member hosted by the same transport. */
+interface Looped {
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly message: Message;
+}
+
+const sameMember = (a: Endpoint, b: Endpoint): boolean => a.group === b.group && a.id === b.id;
+
 export class BusTransport implements Transport, FaultControllable {
-  private self: Endpoint | undefined;
+  private members: readonly Endpoint[] = [];
+  /** One fault injector per hosted member: faults apply per receiving member, as in the simulator. */
+  private injectors: FaultInjector<Message>[] = [];
   private readonly receiving: BroadcastChannel[] = [];
   private readonly sending = new Map<string, BroadcastChannel>();
-  private faults: FaultInjector<Message> | undefined;
-  private loopback: Message[] = [];
+  private loopback: Looped[] = [];
   private readonly json: boolean;
   /** JSON mode: each message's text, encoded once however many destinations it goes to. */
   private encoded = new WeakMap<Message, string>();
   private loopbackScheduled = false;
+  private started = false;
   private closed = false;
   private readonly counters = { framesSent: 0, messagesSent: 0, framesReceived: 0, messagesReceived: 0 };
 
@@ -138,34 +149,45 @@ export class BusTransport implements Transport, FaultControllable {
     this.json = settings.encoding === 'json';
   }
 
-  start(self: Endpoint, deliver: (message: Message) => void): void {
-    if (this.self) throw new Error('BusTransport.start called twice');
-    this.self = { group: self.group, id: self.id };
-    this.faults = new FaultInjector<Message>(this.self, (m) => { if (!this.closed) deliver(m); });
-    this.faults.set(resolveFaults(this.settings.faults));
+  start(members: readonly Endpoint[], deliver: (message: Message, to: Endpoint) => void): void {
+    if (this.started) throw new Error('BusTransport.start called twice');
+    this.started = true;
+    this.members = members.map((m) => ({ group: m.group, id: m.id }));
+    const faults = resolveFaults(this.settings.faults);
+    this.injectors = this.members.map((member) => {
+      const injector = new FaultInjector<Message>(member, (m) => { if (!this.closed) deliver(m, member); });
+      injector.set(faults);
+      return injector;
+    });
     const { namespace: ns, topology } = this.settings;
-    for (const group of GROUPS) {
-      for (let id = 0; id < topology[group]; id++) {
-        const from: BusMember = { group, id };
-        if (group === self.group && id === self.id) continue;
-        for (const member of [undefined, self.id]) {
-          const channel = new BroadcastChannel(channelName(ns, self.group, member, from));
-          channel.onmessage = (event) => this.receive(from, this.decode((event as MessageEvent).data as FrameItem[] | string));
-          this.receiving.push(channel);
+    this.members.forEach((member, k) => {
+      for (const group of GROUPS) {
+        for (let id = 0; id < topology[group]; id++) {
+          const from: BusMember = { group, id };
+          // Hosted senders reach hosted receivers by loopback, never through a channel.
+          if (this.isHosted(from)) continue;
+          for (const address of [undefined, member.id]) {
+            const channel = new BroadcastChannel(channelName(ns, member.group, address, from));
+            channel.onmessage = (event) => this.receive(k, from, this.decode((event as MessageEvent).data as FrameItem[] | string));
+            this.receiving.push(channel);
+          }
         }
       }
-    }
+    });
   }
 
-  send(messages: readonly Outgoing[]): void {
-    if (this.closed || !this.self) return;
-    const self = this.self;
+  send(from: Endpoint, messages: readonly Outgoing[]): void {
+    if (this.closed || !this.started) return;
     const frames = new Map<string, Message[]>();
     for (const { to, message } of messages) {
-      const toSelf = to.group === self.group && (to.member === undefined || to.member === self.id);
-      if (toSelf) this.loop(message);
-      if (to.member === self.id && to.group === self.group) continue;
-      const name = channelName(this.settings.namespace, to.group, to.member, self);
+      let hostedOnly = false;
+      for (const member of this.members) {
+        if (!addresses(to, member)) continue;
+        this.loop({ from, to: member, message });
+        if (to.member !== undefined) hostedOnly = true;
+      }
+      if (hostedOnly) continue;
+      const name = channelName(this.settings.namespace, to.group, to.member, from);
       let frame = frames.get(name);
       if (!frame) frames.set(name, (frame = []));
       frame.push(message);
@@ -184,13 +206,13 @@ export class BusTransport implements Transport, FaultControllable {
 
   setFaults(settings: FaultSettings): void {
     const resolved = resolveFaults(settings);
-    this.faults?.set(resolved);
+    for (const injector of this.injectors) injector.set(resolved);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.faults?.close();
+    for (const injector of this.injectors) injector.close();
     for (const c of this.receiving) c.close();
     for (const c of this.sending.values()) c.close();
     this.receiving.length = 0;
@@ -199,7 +221,15 @@ export class BusTransport implements Transport, FaultControllable {
   }
 
   get metrics(): Readonly<Record<string, number>> {
-    return { ...this.counters, ...(this.faults?.counters ?? {}) };
+    const faults = { lost: 0, duplicated: 0, delayed: 0, partitioned: 0 };
+    for (const injector of this.injectors) {
+      for (const k of Object.keys(faults) as (keyof typeof faults)[]) faults[k] += injector.counters[k];
+    }
+    return { ...this.counters, ...(this.injectors.length ? faults : {}) };
+  }
+
+  private isHosted(member: BusMember): boolean {
+    return this.members.some((m) => sameMember(m, member));
   }
 
   private encode(frame: readonly Message[]): string {
@@ -220,23 +250,26 @@ export class BusTransport implements Transport, FaultControllable {
     return parseWithBytes(data) as Message[];
   }
 
-  private receive(from: BusMember, frame: Message[]): void {
+  private receive(member: number, from: BusMember, frame: Message[]): void {
     if (this.closed) return;
     this.counters.framesReceived++;
     this.counters.messagesReceived += frame.length;
-    this.faults!.receive(from, frame);
+    this.injectors[member]!.receive(from, frame);
   }
 
-  /** Messages to oneself go round the event loop, like any other, so handlers never re-enter. */
-  private loop(message: Message): void {
-    this.loopback.push(message);
+  /** Messages between hosted members go round the event loop, like any other, so handlers never re-enter. */
+  private loop(looped: Looped): void {
+    this.loopback.push(looped);
     if (this.loopbackScheduled) return;
     this.loopbackScheduled = true;
     setImmediate(() => {
       this.loopbackScheduled = false;
       const batch = this.loopback;
       this.loopback = [];
-      if (!this.closed && batch.length) this.faults!.receive(this.self!, batch);
+      for (const { from, to, message } of batch) {
+        if (this.closed) return;
+        this.injectors[this.members.findIndex((m) => sameMember(m, to))]!.receive(from, [message]);
+      }
     });
   }
 }

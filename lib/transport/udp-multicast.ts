@@ -22,7 +22,7 @@ import {
   ACCEPT_OVERHEAD_BYTES, EncodeError, type EncodedFrames, HMAC_BYTES, MAX_DATAGRAM_BYTES, MAX_FRAME_HEADER_BYTES, decodeFrame,
   encodeFrames, keyFromSecret,
 } from './codec.js';
-import type { Endpoint, Transport } from './transport.js';
+import { type Endpoint, type Transport, addresses } from './transport.js';
 
 export const DEFAULT_COALESCE_BYTES = 16 * 1024;
 
@@ -118,18 +118,21 @@ function limited(log: ((line: string) => void) | undefined, first = 20, every = 
 }
 
 /**
- * The receive path of one endpoint, without sockets: decode, authenticate, filter by group,
- * member and role, deliver. The UDP transport feeds it datagrams; the fuzz test feeds it garbage.
+ * The receive path of the members of one group hosted here, without sockets: decode,
+ * authenticate, filter by group, member and role, deliver (once per member a frame is for). The
+ * UDP transport feeds it datagrams; the fuzz test feeds it garbage.
  */
 export function createReceiver(
-  self: Endpoint,
+  members: readonly Endpoint[],
   key: Uint8Array | undefined,
-  deliver: (message: Message) => void,
+  deliver: (message: Message, to: Endpoint) => void,
   metrics: TransportMetrics = emptyTransportMetrics(),
   log?: (line: string) => void,
 ): (datagram: Uint8Array) => void {
+  const group = members[0]?.group;
+  if (!group || members.some((m) => m.group !== group)) throw new Error('createReceiver: members of one group, at least one');
   const logDrop = limited(log);
-  const mine = (m: Message): boolean => RECEIVERS[m.type].includes(self.group);
+  const mine = (m: Message): boolean => RECEIVERS[m.type].includes(group);
   return (datagram) => {
     metrics.datagramsIn++;
     metrics.bytesIn += datagram.byteLength;
@@ -141,26 +144,29 @@ export function createReceiver(
       return;
     }
     const { to, messages } = result.frame;
-    if (to.group !== self.group) {
+    if (to.group !== group) {
       metrics.droppedWrongGroup++;
       return;
     }
-    if (to.member !== undefined && to.member !== self.id) {
+    const receivers = members.length === 1 ? (addresses(to, members[0]!) ? members : []) : members.filter((m) => addresses(to, m));
+    if (receivers.length === 0) {
       metrics.filteredOtherMember++;
       return;
     }
     for (const m of messages) {
       if (!mine(m)) {
         metrics.droppedWrongRole++;
-        logDrop?.(`dropped ${m.type} message: not for ${self.group}`);
+        logDrop?.(`dropped ${m.type} message: not for ${group}`);
         continue;
       }
       metrics.messagesIn++;
-      try {
-        deliver(m);
-      } catch (err) {
-        metrics.handlerErrors++;
-        logDrop?.(`handler threw on ${m.type}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      for (const member of receivers) {
+        try {
+          deliver(m, member);
+        } catch (err) {
+          metrics.handlerErrors++;
+          logDrop?.(`handler threw on ${m.type}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        }
       }
     }
   };
@@ -239,8 +245,9 @@ function connectSocket(socket: Socket, port: number, address: string): Promise<v
 export class UdpMulticastTransport implements Transport {
   private readonly stats = emptyTransportMetrics();
   private readonly key: Uint8Array | undefined;
-  private self: Endpoint | undefined;
-  private receiveSocket: Socket | undefined;
+  private started = false;
+  /** One receive socket per group hosted here. */
+  private readonly receiveSockets: Socket[] = [];
   /** One connected send socket per destination group. */
   private readonly sendSockets = new Map<Group, Socket>();
   private readonly maxDatagramBytes: number;
@@ -257,29 +264,33 @@ export class UdpMulticastTransport implements Transport {
     return this.stats;
   }
 
-  async start(self: Endpoint, deliver: (message: Message) => void): Promise<void> {
-    if (this.self) throw new Error('transport already started');
-    this.self = self;
+  async start(members: readonly Endpoint[], deliver: (message: Message, to: Endpoint) => void): Promise<void> {
+    if (this.started) throw new Error('transport already started');
+    this.started = true;
     const s = this.settings;
     const log = this.hooks.log;
     const iface = resolveInterface(s.interface);
     const recvBufferSize = s.recvBufferSize ?? 8 * 1024 * 1024;
     const sendBufferSize = s.sendBufferSize ?? 4 * 1024 * 1024;
-    const own = s.groups[self.group];
 
-    // Receive: bound to the group's port (and on Linux its address, so that several groups on one
-    // port stay apart), member of the group on the chosen interface.
-    const rx = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize });
-    this.receiveSocket = rx;
-    const receive = createReceiver(self, this.key, deliver, this.stats, log);
-    rx.on('message', (datagram) => {
-      if (!this.closed) receive(datagram);
-    });
-    rx.on('error', (err) => this.hooks.warn?.(`receive socket: ${err.message}`));
-    await bindSocket(rx, own.port, process.platform === 'linux' ? own.address : '0.0.0.0');
-    rx.addMembership(own.address, iface);
-    log?.(`${self.group} ${self.id}: listening on ${own.address}:${own.port}` +
-      `${iface ? ` via ${iface}` : ''}, receive buffer ${rx.getRecvBufferSize()} bytes`);
+    // Receive: per hosted group, bound to the group's port (and on Linux its address, so that
+    // several groups on one port stay apart), member of the group on the chosen interface.
+    for (const group of GROUPS) {
+      const hosted = members.filter((m) => m.group === group);
+      if (hosted.length === 0) continue;
+      const own = s.groups[group];
+      const rx = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize });
+      this.receiveSockets.push(rx);
+      const receive = createReceiver(hosted, this.key, deliver, this.stats, log);
+      rx.on('message', (datagram) => {
+        if (!this.closed) receive(datagram);
+      });
+      rx.on('error', (err) => this.hooks.warn?.(`receive socket: ${err.message}`));
+      await bindSocket(rx, own.port, process.platform === 'linux' ? own.address : '0.0.0.0');
+      rx.addMembership(own.address, iface);
+      log?.(`${group} ${hosted.map((m) => m.id).join(',')}: listening on ${own.address}:${own.port}` +
+        `${iface ? ` via ${iface}` : ''}, receive buffer ${rx.getRecvBufferSize()} bytes`);
+    }
 
     // Send: one connected socket per destination group.
     for (const g of GROUPS) {
@@ -297,9 +308,8 @@ export class UdpMulticastTransport implements Transport {
     }
   }
 
-  send(messages: readonly Outgoing[]): void {
-    const self = this.self;
-    if (!self || this.closed || messages.length === 0) return;
+  send(from: Endpoint, messages: readonly Outgoing[]): void {
+    if (!this.started || this.closed || messages.length === 0) return;
     // Group by destination, keeping order within each.
     const byDestination = new Map<string, { to: Destination; messages: Message[] }>();
     for (const o of messages) {
@@ -311,7 +321,7 @@ export class UdpMulticastTransport implements Transport {
     for (const { to, messages: list } of byDestination.values()) {
       const socket = this.sendSockets.get(to.group);
       if (!socket) continue;
-      const { frames, oversize } = this.encode(to, self, list);
+      const { frames, oversize } = this.encode(to, from, list);
       this.stats.messagesOut += list.length - oversize.length;
       for (const m of oversize) {
         this.stats.droppedOversize++;
@@ -367,10 +377,9 @@ export class UdpMulticastTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const sockets = [...this.sendSockets.values()];
-    if (this.receiveSocket) sockets.push(this.receiveSocket);
+    const sockets = [...this.sendSockets.values(), ...this.receiveSockets];
     this.sendSockets.clear();
-    this.receiveSocket = undefined;
+    this.receiveSockets.length = 0;
     await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
       try {
         s.close(() => resolve());
@@ -398,7 +407,7 @@ export function createUdpMulticastTransport(settings: UdpMulticastSettings, hook
  * } });
  * ```
  *
- * The member it serves comes with `start(endpoint, ...)`; the context is not needed. Diagnostics
+ * The members it serves come with `start(members, ...)`; the context is not needed. Diagnostics
  * go to stderr when `settings.debug` is true.
  */
 export function createTransport(settings: unknown, _context?: unknown): UdpMulticastTransport {

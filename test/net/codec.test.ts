@@ -16,6 +16,7 @@ import { checkBatchFits, createReceiver, emptyTransportMetrics, maxBatchBytesFor
 import { ConfigFileError, parseConfig } from '../../lib/cli/config-file.js';
 import { CLI_PATH } from './netns.js';
 import { CLIENT, BALLOT, sampleMessages, submissions } from './samples.js';
+import { outgoing } from '../kit/drain.js';
 
 const FROM = { group: 'proposers', id: 1 } as const;
 const TO: Destination = { group: 'learners' };
@@ -159,7 +160,7 @@ describe('datagram codec', () => {
     });
     acceptor.handle({ type: 'prepare', ballot: huge, from: 0 });
     acceptor.handle({ type: 'accept', ballot: huge, instance: 5, batch: [] });
-    const fromAcceptor = acceptor.takeOutgoing().map((out: Outgoing) => out.message);
+    const fromAcceptor = outgoing(acceptor).map((out: Outgoing) => out.message);
     expect(fromAcceptor.filter((m) => m.type === 'promise').length).to.be.greaterThan(parts.length);
     expect(fromAcceptor.filter((m) => m.type === 'trimmed').length).to.equal(parts.length);
     const largest: Message[] = [
@@ -211,7 +212,7 @@ describe('datagram codec', () => {
   it('the receive path filters by group, member and role and counts every drop', () => {
     const got: Message[] = [];
     const metrics = emptyTransportMetrics();
-    const receive = createReceiver({ group: 'learners', id: 2 }, undefined, (m) => got.push(m), metrics);
+    const receive = createReceiver([{ group: 'learners', id: 2 }], undefined, (m) => got.push(m), metrics);
     receive(encodeFrames({ group: 'learners' }, FROM, [{ type: 'prepare', ballot: BALLOT, from: 0 }]).frames[0]!);
     receive(encodeFrames({ group: 'acceptors' }, FROM, [{ type: 'accepted', ballot: BALLOT, instance: 0, acceptor: 0 }]).frames[0]!);
     receive(encodeFrames({ group: 'learners', member: 1 }, FROM, [{ type: 'decided', entries: [] }]).frames[0]!);

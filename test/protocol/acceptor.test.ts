@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { Acceptor, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../../lib/protocol/acceptor.js';
 import { ballot, batchOf, ofType, options, value } from './harness.js';
+import { outgoing, writes } from '../kit/drain.js';
 
 describe('Acceptor', () => {
   it('P1a: accepts a proposal only if it has not promised a higher ballot', () => {
     const a = new Acceptor(0, options());
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
-    a.takeOutgoing();
+    outgoing(a);
     a.handle({ type: 'accept', ballot: ballot(1, 1), instance: 0, batch: batchOf(value(1, 0)) });
-    const out = a.takeOutgoing();
+    const out = outgoing(a);
     expect(ofType(out, 'accepted')).to.have.length(0);
     const [nack] = ofType(out, 'nack');
     expect(nack!.promised).to.deep.equal(ballot(2, 1));
@@ -18,9 +19,9 @@ describe('Acceptor', () => {
   it('refuses a prepare below its promise and tells the stale proposer the higher ballot', () => {
     const a = new Acceptor(0, options());
     a.handle({ type: 'prepare', ballot: ballot(3, 0), from: 0 });
-    a.takeOutgoing();
+    outgoing(a);
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
-    const out = a.takeOutgoing();
+    const out = outgoing(a);
     expect(ofType(out, 'promise')).to.have.length(0);
     expect(ofType(out, 'nack')[0]!.promised).to.deep.equal(ballot(3, 0));
   });
@@ -28,7 +29,7 @@ describe('Acceptor', () => {
   it('votes for an accepted value to learners and proposers, without the value', () => {
     const a = new Acceptor(2, options());
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 7, batch: batchOf(value(1, 0)) });
-    const out = a.takeOutgoing();
+    const out = outgoing(a);
     expect(out.map((o) => o.to.group).sort()).to.deep.equal(['learners', 'proposers']);
     for (const o of out) expect(o.message).to.deep.equal({ type: 'accepted', ballot: ballot(1, 0), instance: 7, acceptor: 2 });
   });
@@ -38,9 +39,9 @@ describe('Acceptor', () => {
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 3, batch: batchOf(value(1, 3)) });
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 9, batch: batchOf(value(1, 9)) });
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 1, batch: batchOf(value(1, 1)) });
-    a.takeOutgoing();
+    outgoing(a);
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 3 });
-    const [promise] = ofType(a.takeOutgoing(), 'promise');
+    const [promise] = ofType(outgoing(a), 'promise');
     expect(promise!.accepted.map((e) => e.instance)).to.deep.equal([3, 9]);
     expect(promise!.accepted[0]!.ballot).to.deep.equal(ballot(1, 0));
     expect(promise!.chunks).to.equal(1);
@@ -49,9 +50,9 @@ describe('Acceptor', () => {
   it('splits a large promise into chunks bounded by batchMaxBytes', () => {
     const a = new Acceptor(0, options({ batchMaxBytes: 200 }));
     for (let i = 0; i < 20; i++) a.handle({ type: 'accept', ballot: ballot(1, 0), instance: i, batch: batchOf(value(1, i, 'x'.repeat(50))) });
-    a.takeOutgoing();
+    outgoing(a);
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
-    const promises = ofType(a.takeOutgoing(), 'promise');
+    const promises = ofType(outgoing(a), 'promise');
     expect(promises.length).to.be.greaterThan(1);
     expect(promises.every((p) => p.chunks === promises.length)).to.equal(true);
     expect(promises.flatMap((p) => p.accepted.map((e) => e.instance))).to.deep.equal([...Array(20).keys()]);
@@ -63,9 +64,9 @@ describe('Acceptor', () => {
     a.handle({ type: 'accept', ballot: ballot(5, 1), instance: 0, batch: batchOf(value(1, 0)) });
     const restarted = new Acceptor(0, options(), structuredClone(a.snapshot()));
     restarted.handle({ type: 'accept', ballot: ballot(4, 1), instance: 1, batch: batchOf(value(1, 1)) });
-    expect(ofType(restarted.takeOutgoing(), 'nack')).to.have.length(1);
+    expect(ofType(outgoing(restarted), 'nack')).to.have.length(1);
     restarted.handle({ type: 'prepare', ballot: ballot(6, 0), from: 0 });
-    expect(ofType(restarted.takeOutgoing(), 'promise')[0]!.accepted[0]!.batch).to.deep.equal([value(1, 0)]);
+    expect(ofType(outgoing(restarted), 'promise')[0]!.accepted[0]!.batch).to.deep.equal([value(1, 0)]);
   });
 
   it('forgets trimmed instances, reports its trim point in promises, and logs every change for storage', () => {
@@ -74,20 +75,20 @@ describe('Acceptor', () => {
     const snapshot = { instance: 2, position: 2, nextClient: 2, clients: [{ client: 1, low: 2, above: [], active: 1 }] };
     a.handle({ type: 'trim', snapshot: { ...snapshot, part: 0, parts: 1 } });
     a.handle({ type: 'accept', ballot: ballot(1, 0), instance: 1, batch: batchOf(value(1, 1)) }); // stray retransmission
-    a.takeOutgoing();
+    outgoing(a);
     a.handle({ type: 'prepare', ballot: ballot(2, 1), from: 0 });
-    const chunks = ofType(a.takeOutgoing(), 'promise');
+    const chunks = ofType(outgoing(a), 'promise');
     expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
     expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
     expect(chunks.map((c) => [c.cutAt, c.chunk, c.chunks])).to.deep.equal([[2, 0, 2], [2, 1, 2]]);
-    const replayed = applyAcceptorRecords(EMPTY_ACCEPTOR_STATE, a.takeWrites());
+    const replayed = applyAcceptorRecords(EMPTY_ACCEPTOR_STATE, writes(a));
     expect(replayed).to.deep.equal(a.snapshot());
   });
 
   it('drops messages meant for other roles and counts them', () => {
     const a = new Acceptor(0, options());
     a.handle({ type: 'committed', entries: [] });
-    expect(a.takeOutgoing()).to.have.length(0);
+    expect(outgoing(a)).to.have.length(0);
     expect(a.metrics.dropped).to.equal(1);
   });
 });

@@ -5,6 +5,7 @@ import { Client, ValueTooLargeError } from '../../lib/protocol/client.js';
 import { isMessage } from '../../lib/protocol/messages.js';
 import { ConfigurationError, resolveOptions } from '../../lib/protocol/options.js';
 import { ballot, ofType, options } from './harness.js';
+import { completions, outgoing } from '../kit/drain.js';
 
 const protocolDir = fileURLToPath(new URL('../../../lib/protocol/', import.meta.url));
 
@@ -70,7 +71,7 @@ describe('Protocol core', () => {
     /** A client whose session the log registered as `key`, at time 0. */
     function registered(key: number, extra: Parameters<typeof options>[0] = {}): Client {
       const c = new Client(0, options(extra), { nonce: () => 'nonce-0123456789' });
-      const [register] = ofType(c.takeOutgoing(), 'submit');
+      const [register] = ofType(outgoing(c), 'submit');
       expect(register).to.deep.include({ client: 0, values: [{ client: 0, seq: 0, value: 'nonce-0123456789' }] });
       c.handle({ type: 'registered', nonce: 'nonce-0123456789', client: key }, 0);
       expect(c.session).to.equal(key);
@@ -81,14 +82,14 @@ describe('Protocol core', () => {
       const c = registered(77, { clientRetryMs: 100 });
       c.submit('a', 0);
       c.submit('b', 0);
-      const [submit] = ofType(c.takeOutgoing(), 'submit');
+      const [submit] = ofType(outgoing(c), 'submit');
       expect(submit!.values.map((v) => [v.client, v.seq, v.value])).to.deep.equal([[77, 0, 'a'], [77, 1, 'b']]);
       c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 4 }, { client: 78, seq: 1, position: 5 }] }, 0);
-      expect(c.takeCompletions()).to.deep.equal([{ seq: 0, position: 4 }]);
+      expect(completions(c)).to.deep.equal([{ seq: 0, position: 4 }]);
       c.tick(50);
-      expect(c.takeOutgoing()).to.have.length(0);
+      expect(outgoing(c)).to.have.length(0);
       c.tick(150);
-      const [again] = ofType(c.takeOutgoing(), 'submit');
+      const [again] = ofType(outgoing(c), 'submit');
       expect(again!.values.map((v) => v.seq)).to.deep.equal([1]);
       expect(again!.completedBelow).to.equal(1);
     });
@@ -97,41 +98,41 @@ describe('Protocol core', () => {
       const c = registered(77, { clientRetryMs: 100 });
       c.submit('a', 0);
       c.submit('b', 0);
-      c.takeOutgoing();
+      outgoing(c);
       const resendTimes: number[] = [];
       for (let t = 0; t <= 1500; t += 10) {
         c.tick(t);
-        if (c.takeOutgoing().length) resendTimes.push(t);
+        if (outgoing(c).length) resendTimes.push(t);
       }
       expect(resendTimes.slice(0, 4)).to.deep.equal([100, 300, 700, 1500]);
       c.handle({ type: 'committed', entries: [{ client: 78, seq: 0, position: 0 }] }, 1500); // not ours: no reset
       c.tick(1590);
-      expect(c.takeOutgoing()).to.have.length(0);
+      expect(outgoing(c)).to.have.length(0);
       c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] }, 1500);
       c.tick(1590);
-      expect(c.takeOutgoing()).to.have.length(0);
+      expect(outgoing(c)).to.have.length(0);
       c.tick(1600);
-      expect(ofType(c.takeOutgoing(), 'submit')[0]!.values.map((v) => v.seq)).to.deep.equal([1]);
+      expect(ofType(outgoing(c), 'submit')[0]!.values.map((v) => v.seq)).to.deep.equal([1]);
     });
 
     it('opens a fresh session before a value submitted after a long idle time, and ends pending values when its session expired', () => {
       const c = registered(77, { sessionRenewMs: 1000 });
       c.submit('a', 10);
-      c.takeOutgoing();
+      outgoing(c);
       c.handle({ type: 'committed', entries: [{ client: 77, seq: 0, position: 0 }] }, 20);
       c.submit('b', 500); // idle for less than sessionRenewMs: same session
-      expect(ofType(c.takeOutgoing(), 'submit')[0]).to.deep.include({ client: 77 });
+      expect(ofType(outgoing(c), 'submit')[0]).to.deep.include({ client: 77 });
       c.handle({ type: 'committed', entries: [{ client: 77, seq: 1, position: 1 }] }, 510);
       c.submit('c', 2000); // idle for longer: register first, then send under the new key
-      const [register] = ofType(c.takeOutgoing(), 'submit');
+      const [register] = ofType(outgoing(c), 'submit');
       expect(register).to.deep.include({ client: 0 });
       expect(register!.values[0]!.seq).to.equal(2); // the new session starts at the next seq
       c.handle({ type: 'registered', nonce: 'nonce-0123456789', client: 90 }, 2010);
-      expect(ofType(c.takeOutgoing(), 'submit')[0]!.values).to.deep.equal([{ client: 90, seq: 2, value: 'c' }]);
+      expect(ofType(outgoing(c), 'submit')[0]!.values).to.deep.equal([{ client: 90, seq: 2, value: 'c' }]);
       c.submit('d', 2020);
-      c.takeOutgoing();
+      outgoing(c);
       c.handle({ type: 'committed', entries: [{ client: 90, seq: 2, position: -2 }] }, 2030);
-      expect(c.takeCompletions()).to.deep.equal([
+      expect(completions(c)).to.deep.equal([
         { seq: 0, position: 0 }, { seq: 1, position: 1 }, { seq: 2, position: -2 }, { seq: 3, position: -2 },
       ]);
       expect(c.pendingCount).to.equal(0);

@@ -5,30 +5,31 @@
  * this replays one exact story.
  */
 import type { Group, Message, Outgoing } from '../../lib/protocol/messages.js';
-import type { ProtocolNode } from '../../lib/protocol/node.js';
+import type { Role } from '../../lib/protocol/role.js';
 import type { Delivery } from '../../lib/protocol/learner.js';
 import { Learner } from '../../lib/protocol/learner.js';
 import type { Completion } from '../../lib/protocol/client.js';
 import { Client } from '../../lib/protocol/client.js';
+import { completions, deliveries, outgoing } from '../kit/drain.js';
 
 export interface Envelope {
-  readonly from: ProtocolNode;
-  readonly to: ProtocolNode;
+  readonly from: Role;
+  readonly to: Role;
   readonly message: Message;
 }
 
 export class MiniNet {
-  readonly nodes: Record<Group, (ProtocolNode | undefined)[]> = { clients: [], proposers: [], acceptors: [], learners: [] };
+  readonly nodes: Record<Group, (Role | undefined)[]> = { clients: [], proposers: [], acceptors: [], learners: [] };
   now = 0;
   /** Return true to lose a message. */
   drop: (e: Envelope) => boolean = () => false;
-  readonly delivered = new Map<ProtocolNode, Delivery[]>();
-  readonly completed = new Map<ProtocolNode, Completion[]>();
+  readonly delivered = new Map<Role, Delivery[]>();
+  readonly completed = new Map<Role, Completion[]>();
   private queue: Envelope[] = [];
 
   constructor(private readonly tickMs = 10) {}
 
-  add(node: ProtocolNode): ProtocolNode {
+  add(node: Role): Role {
     this.nodes[node.group][node.id] = node;
     return node;
   }
@@ -53,13 +54,13 @@ export class MiniNet {
   }
 
   /** Let a node act now (submit, say) and send what it produced. */
-  act<T extends ProtocolNode>(node: T, f: (node: T, now: number) => void): void {
+  act<T extends Role>(node: T, f: (node: T, now: number) => void): void {
     f(node, this.now);
     this.collect(node);
   }
 
-  private all(): ProtocolNode[] {
-    return Object.values(this.nodes).flat().filter((n): n is ProtocolNode => n !== undefined);
+  private all(): Role[] {
+    return Object.values(this.nodes).flat().filter((n): n is Role => n !== undefined);
   }
 
   private deliverAll(): void {
@@ -75,13 +76,13 @@ export class MiniNet {
     }
   }
 
-  private collect(node: ProtocolNode): void {
-    if (node instanceof Learner) push(this.delivered, node, node.takeDeliveries());
-    if (node instanceof Client) push(this.completed, node, node.takeCompletions());
-    for (const out of node.takeOutgoing()) this.route(node, out);
+  private collect(node: Role): void {
+    if (node instanceof Learner) push(this.delivered, node, deliveries(node));
+    if (node instanceof Client) push(this.completed, node, completions(node));
+    for (const out of outgoing(node)) this.route(node, out);
   }
 
-  private route(from: ProtocolNode, out: Outgoing): void {
+  private route(from: Role, out: Outgoing): void {
     const members = this.nodes[out.to.group];
     const targets = out.to.member === undefined ? members : [members[out.to.member]];
     for (const to of targets) {
@@ -92,7 +93,7 @@ export class MiniNet {
   }
 }
 
-function push<T>(map: Map<ProtocolNode, T[]>, node: ProtocolNode, items: T[]): void {
+function push<T>(map: Map<Role, T[]>, node: Role, items: T[]): void {
   if (items.length === 0) return;
   const list = map.get(node);
   if (list) list.push(...items);

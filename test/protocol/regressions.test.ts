@@ -10,6 +10,7 @@ import { type Message, SESSION_EXPIRED, type SnapshotPart } from '../../lib/prot
 import { Proposer } from '../../lib/protocol/proposer.js';
 import { ballot, batchOf, ofType, options, value } from './harness.js';
 import { MiniNet } from './mini-net.js';
+import { outgoing } from '../kit/drain.js';
 
 const alive = (acceptor: number): Message => ({ type: 'alive', acceptor, promised: ballot(0, 0, 0) });
 
@@ -24,18 +25,18 @@ describe('Regressions from the safety review', () => {
     const old = ballot(1, 0);
     const batches = Array.from({ length: 7 }, (_, i) => batchOf(value(1, i, `v${i}-xxxxxx`)));
     batches.forEach((batch, instance) => a0.handle({ type: 'accept', ballot: old, instance, batch }));
-    a0.takeOutgoing();
+    outgoing(a0);
 
     // A proposer restarts and prepares. A0 answers [0 1 2] [3 4 5] [6]; all but the first chunk are lost.
     const p = new Proposer(1, o, { incarnation: 9, random: () => 0.5 });
     p.tick(0);
     for (const a of [0, 1, 2]) p.handle(alive(a), 10);
     p.tick(20);
-    p.takeOutgoing();
+    outgoing(p);
     p.tick(40);
-    const [prepare] = ofType(p.takeOutgoing(), 'prepare');
+    const [prepare] = ofType(outgoing(p), 'prepare');
     a0.handle(prepare!);
-    const first = ofType(a0.takeOutgoing(), 'promise');
+    const first = ofType(outgoing(a0), 'promise');
     expect(first.map((c) => c.accepted.map((e) => e.instance))).to.deep.equal([[0, 1, 2], [3, 4, 5], [6]]);
 
     // A trim at 1 from the old leader reaches A0; the retransmitted prepare gets [1 2 3] [4 5 6] + snapshot.
@@ -44,7 +45,7 @@ describe('Regressions from the safety review', () => {
     };
     a0.handle({ type: 'trim', snapshot });
     a0.handle(prepare!);
-    const second = ofType(a0.takeOutgoing(), 'promise');
+    const second = ofType(outgoing(a0), 'promise');
     expect(second.map((c) => c.accepted.map((e) => e.instance))).to.deep.equal([[1, 2, 3], [4, 5, 6], []]);
     expect(second.length).to.equal(first.length); // the same chunk count: only the answer id tells them apart
 
@@ -53,13 +54,13 @@ describe('Regressions from the safety review', () => {
     for (const chunk of second.slice(1)) p.handle(chunk, 50);
     const a1 = new Acceptor(1, o);
     a1.handle(prepare!);
-    for (const m of a1.takeOutgoing()) p.handle(m.message, 50);
+    for (const m of outgoing(a1)) p.handle(m.message, 50);
     // {0 1 2} + {4 5 6} looks complete by count; taking it would fill instance 3 with a no-op.
     expect(p.isLeader).to.equal(false);
 
     p.handle(second[0]!, 60);
     expect(p.isLeader).to.equal(true);
-    const accepts = ofType(p.takeOutgoing().filter((out) => out.to.group === 'acceptors'), 'accept');
+    const accepts = ofType(outgoing(p).filter((out) => out.to.group === 'acceptors'), 'accept');
     expect(accepts.map((a) => [a.instance, a.batch])).to.deep.equal([1, 2, 3, 4, 5, 6].map((i) => [i, batches[i]]));
   });
 
@@ -158,7 +159,7 @@ describe('Regressions from the safety review', () => {
         for (const a of [0, 1, 2]) p0.handle(alive(a), t);
         p0.tick(t);
       }
-      const [prepare] = ofType(p0.takeOutgoing(), 'prepare');
+      const [prepare] = ofType(outgoing(p0), 'prepare');
       expect(prepare!.ballot.round).to.equal(1);
       // P0 leads at round 5 (it was nacked up to there) after P1 led at round 4 and was cut off.
       p0.handle({ type: 'nack', ballot: prepare!.ballot, promised: ballot(4, 1), acceptor: 0 }, 210);
@@ -166,7 +167,7 @@ describe('Regressions from the safety review', () => {
         for (const a of [0, 1, 2]) p0.handle(alive(a), t);
         p0.tick(t);
       }
-      const [again] = ofType(p0.takeOutgoing(), 'prepare');
+      const [again] = ofType(outgoing(p0), 'prepare');
       expect(again!.ballot.round).to.equal(5);
       for (const a of [0, 1]) p0.handle({ type: 'promise', ballot: again!.ballot, acceptor: a, from: 0, cutAt: 0, chunk: 0, chunks: 1, accepted: [] }, 700);
       expect(p0.isLeader).to.equal(true);
@@ -190,7 +191,7 @@ describe('Regressions from the safety review', () => {
         for (const a of [0, 1, 2]) p0.handle(alive(a), t);
         p0.tick(t);
       }
-      expect(ofType(p0.takeOutgoing(), 'prepare').length).to.be.greaterThan(0);
+      expect(ofType(outgoing(p0), 'prepare').length).to.be.greaterThan(0);
     });
 
     it('CheckQuorum: a leader that no longer hears a phase-2 quorum steps down and says it cannot lead', () => {
@@ -199,7 +200,7 @@ describe('Regressions from the safety review', () => {
       p1.tick(0);
       for (const a of [0, 1, 2]) p1.handle(alive(a), 20);
       p1.tick(40);
-      const [prepare] = ofType(p1.takeOutgoing(), 'prepare');
+      const [prepare] = ofType(outgoing(p1), 'prepare');
       for (const a of [0, 1]) p1.handle({ type: 'promise', ballot: prepare!.ballot, acceptor: a, from: 0, cutAt: 0, chunk: 0, chunks: 1, accepted: [] }, 50);
       expect(p1.isLeader).to.equal(true);
       // Only acceptor 0 keeps answering.
@@ -209,7 +210,7 @@ describe('Regressions from the safety review', () => {
       }
       expect(p1.isLeader).to.equal(false);
       expect(p1.metrics.quorumLost).to.equal(1);
-      const beats = ofType(p1.takeOutgoing(), 'heartbeat');
+      const beats = ofType(outgoing(p1), 'heartbeat');
       expect(beats.at(-1)).to.include({ leading: false, quorum: false });
     });
   });

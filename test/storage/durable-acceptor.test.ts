@@ -3,28 +3,34 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import type { AcceptorState } from '../../lib/protocol/acceptor.js';
 import type { Message, Outgoing } from '../../lib/protocol/messages.js';
 import {
   type DurableAcceptor, type DurableAcceptorSettings, LOCK_FILE, openDurableAcceptor, releaseDataDirLock,
 } from '../../lib/runtime/durable-acceptor.js';
-import { NodeRunner } from '../../lib/runtime/node-runner.js';
+import { RoleHost } from '../../lib/runtime/role-host.js';
 import {
   type AcceptorRecord, type AcceptorStore, type AcceptorStoreOptions, DataDirInUseError, StorageCorruptionError,
   StorageUnavailableError, openAcceptorStore,
 } from '../../lib/storage/index.js';
 import type { Endpoint, Transport } from '../../lib/transport/transport.js';
 import { ballot, batchOf, ofType, options, value } from '../protocol/harness.js';
+import { outgoing, writes } from '../kit/drain.js';
 
 /** A transport that records what is sent and lets the test deliver messages. */
 class FakeTransport implements Transport {
   readonly sent: Outgoing[] = [];
-  private deliver: ((m: Message) => void) | undefined;
-  start(_self: Endpoint, deliver: (m: Message) => void): void { this.deliver = deliver; }
-  send(messages: readonly Outgoing[]): void { this.sent.push(...messages); }
+  private deliver: ((m: Message, to: Endpoint) => void) | undefined;
+  private members: readonly Endpoint[] = [];
+  start(members: readonly Endpoint[], deliver: (m: Message, to: Endpoint) => void): void {
+    this.members = members;
+    this.deliver = deliver;
+  }
+  send(_from: Endpoint, messages: readonly Outgoing[]): void { this.sent.push(...messages); }
   close(): void { this.deliver = undefined; }
-  receive(m: Message): void { this.deliver!(m); }
+  receive(m: Message): void { this.deliver!(m, this.members[0]!); }
 }
 
 /** A store whose flushes wait (before any I/O) until the test releases them. */
@@ -99,25 +105,23 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     return d;
   }
 
-  it('answers leave the runner only after the writes they reveal are durable (group commit through NodeRunner)', async () => {
+  it('answers leave the host only after the writes they reveal are durable (group commit through RoleHost)', async () => {
     let held: HeldStore | undefined;
     const openStore = async (dir: string, o: AcceptorStoreOptions) => (held = new HeldStore(await openAcceptorStore(dir, o)));
     const durable = await openAt(dirOf(), { openStore });
     const transport = new FakeTransport();
     const errors: unknown[] = [];
-    const runner = new NodeRunner(durable.acceptor, transport, {
-      tickMs: 60_000, persist: durable.persist, onPersistError: (e) => errors.push(e),
-    });
-    await runner.start();
+    const storage = durable.storage((e) => errors.push(e));
+    const host = new RoleHost([{ role: durable.acceptor, storage }], transport, { now: () => performance.now(), tickMs: 60_000 });
+    await host.start();
     try {
-      await heldAnswers(runner, transport, held!, errors);
+      await heldAnswers(storage, transport, held!, errors);
     } finally {
-      await runner.stop(); // also on failure: its timer would keep mocha alive
+      await host.stop(); // also on failure: its timer would keep mocha alive
     }
   });
 
-  async function heldAnswers(runner: NodeRunner, transport: FakeTransport, held: HeldStore, errors: unknown[]): Promise<void> {
-    const durable = open[0]!;
+  async function heldAnswers(storage: { drained(): Promise<void> }, transport: FakeTransport, held: HeldStore, errors: unknown[]): Promise<void> {
     const release = held.hold();
     transport.receive({ type: 'prepare', ballot: ballot(5, 1), from: 0 });
     await turns();
@@ -128,17 +132,17 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     expect((await onDisk(dirOf())).accepted).to.deep.equal([]);
     release();
     await turns();
-    await runner.drained();
+    await storage.drained();
     expect(transport.sent.map((o) => o.message.type)).to.deep.equal(['promise', 'accepted', 'accepted']);
     const disk = await onDisk(dirOf());
     expect(disk.promised).to.deep.equal(ballot(5, 1));
     expect(disk.accepted.map((e) => e.instance)).to.deep.equal([0]);
     // A turn that wrote nothing costs no I/O: no fsync, no write.
-    const { fsyncs, writes } = held.metrics;
+    const before = [held.metrics.fsyncs, held.metrics.writes];
     transport.receive({ type: 'heartbeat', from: 1, ballot: ballot(5, 1), leading: true, decided: 0, quorum: true });
     await turns();
-    await durable.persist();
-    expect([held.metrics.fsyncs, held.metrics.writes]).to.deep.equal([fsyncs, writes]);
+    await storage.drained();
+    expect([held.metrics.fsyncs, held.metrics.writes]).to.deep.equal(before);
     expect(errors).to.deep.equal([]);
   }
 
@@ -146,17 +150,17 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     const a = await openAt();
     a.acceptor.handle({ type: 'prepare', ballot: ballot(5, 1), from: 0 });
     a.acceptor.handle({ type: 'accept', ballot: ballot(5, 1), instance: 3, batch: batchOf(value(1, 3)) });
-    await a.persist();
+    await a.persist(writes(a.acceptor));
     await a.close();
     const b = await openAt();
     expect(b.store.recovered).to.deep.equal(a.acceptor.snapshot());
     b.acceptor.handle({ type: 'accept', ballot: ballot(3, 2), instance: 4, batch: batchOf(value(2, 4)) });
     b.acceptor.handle({ type: 'prepare', ballot: ballot(4, 2), from: 0 });
-    const out = b.acceptor.takeOutgoing();
+    const out = outgoing(b.acceptor);
     expect(ofType(out, 'accepted')).to.have.length(0);
     expect(ofType(out, 'promise')).to.have.length(0);
     expect(ofType(out, 'nack').map((n) => n.promised)).to.deep.equal([ballot(5, 1), ballot(5, 1)]);
-    expect(b.acceptor.takeWrites()).to.deep.equal([]); // refusals write nothing
+    expect(writes(b.acceptor)).to.deep.equal([]); // refusals write nothing
   });
 
   it('a trim survives a restart: trimmed instances stay forgotten and the promise reports the snapshot', async () => {
@@ -166,12 +170,12 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
       a.acceptor.handle({ type: 'accept', ballot: ballot(1, 1), instance, batch: batchOf(value(1, instance)) });
     }
     a.acceptor.handle({ type: 'trim', snapshot: { ...snapshot, part: 0, parts: 1 } });
-    await a.persist();
+    await a.persist(writes(a.acceptor));
     await a.close();
     const b = await openAt();
     expect(b.store.recovered.trimmed).to.deep.equal(snapshot);
     b.acceptor.handle({ type: 'prepare', ballot: ballot(2, 2), from: 0 });
-    const chunks = ofType(b.acceptor.takeOutgoing(), 'promise');
+    const chunks = ofType(outgoing(b.acceptor), 'promise');
     expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
     expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
   });
@@ -216,7 +220,7 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
   it('a corrupt log is reported, never used, and leaves the directory unlocked', async () => {
     const a = await openAt();
     a.acceptor.handle({ type: 'prepare', ballot: ballot(5, 1), from: 0 });
-    await a.persist();
+    await a.persist(writes(a.acceptor));
     await a.close();
     const log = join(dirOf(), 'acceptor-0000000001.log');
     const pristine = await readFile(log);
@@ -249,13 +253,13 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     const persists: Promise<void>[] = [];
     for (let i = 0; i < 400; i++) {
       accept(i);
-      persists.push(d.persist());
+      persists.push(d.persist(writes(d.acceptor)));
     }
     expect(store!.metrics.compactions).to.equal(0); // no trim yet: nothing to gain
     for (let i = 400; i < 1000; i++) {
       accept(i);
       if (i % 50 === 0) d.acceptor.handle({ type: 'trim', snapshot: { instance: i - 20, position: i - 20, nextClient: 1, clients: [], part: 0, parts: 1 } });
-      persists.push(d.persist());
+      persists.push(d.persist(writes(d.acceptor)));
       if (i % 10 === 0) await turns(1);
     }
     await Promise.all(persists);
@@ -276,12 +280,12 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
     for (let i = 0; i < 10; i++) {
       d.acceptor.handle({ type: 'accept', ballot: ballot(1, 1), instance: i, batch: batchOf(value(1, i)) });
     }
-    await d.persist();
+    await d.persist(writes(d.acceptor));
     d.acceptor.handle({ type: 'trim', snapshot: { instance: 5, position: 5, nextClient: 1, clients: [], part: 0, parts: 1 } });
-    await d.persist().catch(() => undefined); // starts the compaction (this flush may or may not beat it)
+    await d.persist(writes(d.acceptor)).catch(() => undefined); // starts the compaction (this flush may or may not beat it)
     await turns();
-    await expectRejects(d.persist(), StorageUnavailableError);
+    await expectRejects(d.persist(writes(d.acceptor)), StorageUnavailableError);
     d.acceptor.handle({ type: 'prepare', ballot: ballot(9, 1), from: 0 });
-    await expectRejects(d.persist(), StorageUnavailableError);
+    await expectRejects(d.persist(writes(d.acceptor)), StorageUnavailableError);
   });
 });

@@ -6,6 +6,7 @@ import { Acceptor } from '../../lib/protocol/acceptor.js';
 import type { Message, Outgoing } from '../../lib/protocol/messages.js';
 import { type AcceptorStore, openAcceptorStore } from '../../lib/storage/index.js';
 import { ballot, batchOf, ofType, options, value } from '../protocol/harness.js';
+import { outgoing, writes } from '../kit/drain.js';
 
 /**
  * Handles one message the way a durable runtime does: the acceptor's writes are appended and
@@ -13,8 +14,8 @@ import { ballot, batchOf, ofType, options, value } from '../protocol/harness.js'
  */
 async function handleDurably(acceptor: Acceptor, store: AcceptorStore, m: Message): Promise<Outgoing[]> {
   acceptor.handle(m);
-  store.append(acceptor.takeWrites());
-  const out = acceptor.takeOutgoing();
+  store.append(writes(acceptor));
+  const out = outgoing(acceptor);
   await store.flush();
   return out;
 }
@@ -36,7 +37,7 @@ describe('Acceptor storage: a restarted acceptor', () => {
     const again = await openAcceptorStore(dir, { sync: 'always' });
     const b = resume(again);
     b.handle({ type: 'accept', ballot: ballot(3, 2), instance: 0, batch: batchOf(value(1, 0)) });
-    const out = b.takeOutgoing();
+    const out = outgoing(b);
     expect(ofType(out, 'accepted')).to.have.length(0);
     expect(ofType(out, 'nack')[0]!.promised).to.deep.equal(ballot(5, 1));
     await again.close();
@@ -56,7 +57,7 @@ describe('Acceptor storage: a restarted acceptor', () => {
     const again = await openAcceptorStore(dir, { sync: 'batch' });
     const b = resume(again);
     b.handle({ type: 'prepare', ballot: ballot(2, 2), from: 1 });
-    const [promise] = ofType(b.takeOutgoing(), 'promise');
+    const [promise] = ofType(outgoing(b), 'promise');
     expect(promise!.accepted).to.deep.equal([1, 2].map((instance) => ({ instance, ballot: ballot(1, 1), batch: batchOf(value(1, instance)) })));
     await again.close();
     await store.close();
@@ -78,7 +79,7 @@ describe('Acceptor storage: a restarted acceptor', () => {
     expect(again.recovered).to.deep.equal(a.snapshot());
     const b = resume(again);
     b.handle({ type: 'prepare', ballot: ballot(2, 2), from: 0 });
-    const chunks = ofType(b.takeOutgoing(), 'promise');
+    const chunks = ofType(outgoing(b), 'promise');
     expect(chunks.map((c) => c.trimmed).filter(Boolean)).to.deep.equal([{ ...snapshot, part: 0, parts: 1 }]);
     expect(chunks.flatMap((c) => c.accepted.map((e) => e.instance))).to.deep.equal([2, 3]);
     await again.close();

@@ -1,0 +1,105 @@
+/**
+ * A learner worker's side of `learned()`: what its learner delivered, kept so that iterators can
+ * replay from any held position, and streamed to each iterator's port with credit-based flow
+ * control. Without trimming everything is held; with trimming the newest `replayKeep` values
+ * plus whatever a live iterator still has to read (indexes stay absolute over what was let go).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Delivery, DeliveryGap } from '../protocol/role.js';
+import type { StreamItem, StreamReply, StreamRequest } from './worker-protocol.js';
+
+interface Subscription { port: MessagePort; next: number; credit: number }
+
+const STREAM_CHUNK = 1024;
+/** Let go of replayed values in chunks of at least this many: slicing is O(held). */
+const RELEASE_CHUNK = 4096;
+
+export class LearnedFeed {
+  private learned: StreamItem[] = [];
+  /** Values let go from the front. */
+  private dropped = 0;
+  /** Values this learner skipped because the log was trimmed before it caught up. */
+  private skipped = 0;
+  private readonly subscriptions = new Set<Subscription>();
+
+  /**
+   * @param trimming whether the log is trimmed (then values are let go, and an iterator from
+   *   before the held range is told so instead of seeing a silent gap)
+   * @param position the learner's next position (where an empty feed starts)
+   */
+  constructor(private readonly trimming: boolean, private readonly replayKeep: number, private readonly position: () => number) {}
+
+  add(deliveries: readonly Delivery[]): void {
+    if (deliveries.length === 0) return;
+    for (const d of deliveries) this.learned.push({ position: d.position, instance: d.instance, client: d.client, seq: d.seq, value: d.value });
+    for (const sub of this.subscriptions) this.pump(sub);
+    if (this.trimming) this.releaseReplayed();
+  }
+
+  skip(gap: DeliveryGap): void {
+    this.skipped += gap.toPosition - gap.fromPosition;
+  }
+
+  /** Stream from `from` on through `port`; the port's credit requests pace it. */
+  subscribe(port: MessagePort, from: number): void {
+    const start = Math.max(0, from);
+    const first = this.firstHeldPosition();
+    if (this.trimming && start < first && (this.dropped > 0 || this.skipped > 0)) {
+      port.postMessage({ items: [], trimmedBelow: first } satisfies StreamReply);
+      port.close();
+      return;
+    }
+    const sub: Subscription = { port, next: this.indexOf(start), credit: 0 };
+    this.subscriptions.add(sub);
+    port.on('message', (m: StreamRequest) => {
+      sub.credit += m.credit;
+      this.pump(sub);
+    });
+    port.on('close', () => this.subscriptions.delete(sub));
+  }
+
+  close(): void {
+    for (const sub of this.subscriptions) sub.port.close();
+    this.subscriptions.clear();
+  }
+
+  counters(): Record<string, number> {
+    return { subscriptions: this.subscriptions.size, valuesRetained: this.learned.length, valuesSkipped: this.skipped };
+  }
+
+  /** Absolute index of the first held value at or after `position` (positions skip over gaps). */
+  private indexOf(position: number): number {
+    let lo = 0;
+    let hi = this.learned.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.learned[mid]!.position < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.dropped + lo;
+  }
+
+  private firstHeldPosition(): number {
+    return this.learned[0]?.position ?? this.position();
+  }
+
+  private pump(sub: Subscription): void {
+    const end = this.dropped + this.learned.length;
+    while (sub.credit > 0 && sub.next < end) {
+      const n = Math.min(sub.credit, STREAM_CHUNK, end - sub.next);
+      const from = sub.next - this.dropped;
+      sub.port.postMessage({ items: this.learned.slice(from, from + n) } satisfies StreamReply);
+      sub.next += n;
+      sub.credit -= n;
+    }
+  }
+
+  private releaseReplayed(): void {
+    let keepFrom = this.dropped + this.learned.length - this.replayKeep;
+    for (const sub of this.subscriptions) keepFrom = Math.min(keepFrom, sub.next);
+    const release = keepFrom - this.dropped;
+    if (release < Math.min(RELEASE_CHUNK, this.replayKeep)) return;
+    this.learned = this.learned.slice(release);
+    this.dropped += release;
+  }
+}
