@@ -174,3 +174,37 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     }
   }
 }
+
+/** @internal A cluster's open `learned()` iterators: attached to their learner while it runs. */
+export class LearnedStreams<T> {
+  private readonly open = new Set<LearnedStream<T>>();
+
+  constructor(private readonly codec: ValueCodec<T>) {}
+
+  /** A new iterator on `learner`, attached at once if the learner runs (`control`). */
+  add(learner: number, options: LearnedOptions, control: Remote<WorkerControl> | undefined): LearnedStream<T> {
+    const from = options.from ?? 0;
+    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`from must be a non-negative integer, got ${String(from)}`);
+    const hwm = options.highWaterMark ?? 4096;
+    if (!Number.isSafeInteger(hwm) || hwm < 1) throw new RangeError(`highWaterMark must be a positive integer, got ${String(hwm)}`);
+    const stream = new LearnedStream<T>(learner, from, this.codec, hwm, (s) => this.open.delete(s));
+    this.open.add(stream);
+    if (control) stream.attach(control);
+    return stream;
+  }
+
+  /** The learner (re)started: its iterators subscribe from where each one is. */
+  attach(learner: number, control: Remote<WorkerControl>): void {
+    for (const s of this.open) if (s.learner === learner) s.attach(control);
+  }
+
+  /** The learner exited: its iterators keep what they hold and wait for it to restart. */
+  detach(learner: number): void {
+    for (const s of this.open) if (s.learner === learner) s.detach();
+  }
+
+  /** The cluster stops: every iterator ends. */
+  endAll(): void {
+    for (const s of [...this.open]) s.end();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * `ClientHandle`: the submit path to one client worker. Every value gets an id and a pending
+ * promise; the values of one event-loop turn cross to the worker as one `SubmitRequest`, and the
+ * worker's `SubmitReply`s (or its exit, or `stop()`) settle them.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Fifo } from '../protocol/fifo.js';
+import { ValueTooLargeError } from '../protocol/client.js';
+import { type Payload, SESSION_EXPIRED } from '../protocol/messages.js';
+import type { SubmitReply, SubmitRequest } from './worker-protocol.js';
+import { ClusterError, ClusterStoppedError, MemberStateError, SessionExpiredError, WorkerExitedError } from './errors.js';
+
+/** @hidden What a handle needs from its cluster. */
+export interface ClientLink<T> {
+  /** The value as a payload, checked against the batch limit; throws what `submit` rejects with. */
+  encode(value: T): Payload;
+  /** The client worker's submission port while the worker runs; undefined otherwise. */
+  submitPort(): MessagePort | undefined;
+}
+
+interface Waiting {
+  readonly payload: Payload;
+  readonly resolve: (position: number) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** Submits values through one client worker. Get one with `cluster.client(i)`. */
+export class ClientHandle<T = unknown> {
+  /**
+   * Submissions waiting for a place under `maxOutstanding`, oldest first.
+   * A plain FIFO and one map entry per value in flight: no queue task, closure or extra promise
+   * per value, so the main thread can feed a client hundreds of thousands of values per second.
+   */
+  private readonly waiting = new Fifo<Waiting>();
+  /** Values handed to the client worker (or about to be, this turn), by id. */
+  private readonly pending = new Map<number, Waiting>();
+  private outIds: number[] = [];
+  private outValues: Payload[] = [];
+  private flushScheduled = false;
+  private nextId = 0;
+  /** Set once the cluster stops: every later `submit` is refused. */
+  private closed = false;
+
+  /** @hidden Handles are made by the cluster; get one with `cluster.client(i)`. */
+  constructor(readonly id: number, private readonly link: ClientLink<T>, private readonly maxOutstanding: number) {}
+
+  /**
+   * Order `value`; resolves with its 0-based position in the total order once it is decided.
+   * Waits (without sending) while `maxOutstanding` values of this client are in flight.
+   * Rejects with `ClusterStoppedError` after `stop()`, `MemberStateError` while this client is
+   * killed, `WorkerExitedError` if the client dies with the value in flight, `ValueTooLargeError`
+   * for a value over `batchMaxBytes`, and a `TypeError` for a value the codec cannot encode.
+   */
+  submit(value: T): Promise<number> {
+    if (this.closed) return Promise.reject(new ClusterStoppedError('submit'));
+    let payload: Payload;
+    try {
+      payload = this.link.encode(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const entry: Waiting = { payload, resolve, reject };
+      if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
+      else this.waiting.push(entry);
+    });
+  }
+
+  /** Values sent to the client worker whose position is not known yet. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /** Values waiting for room under `maxOutstanding`. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** @hidden The client worker answered: settle the values it decided or refused. */
+  onReply(reply: SubmitReply): void {
+    for (const [id, position] of reply.done ?? []) {
+      const p = this.take(id);
+      if (position === SESSION_EXPIRED) p?.reject(new SessionExpiredError());
+      else p?.resolve(position);
+    }
+    for (const [id, code, message, size, limit] of reply.failed ?? []) {
+      this.take(id)?.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? new ValueTooLargeError(size!, limit!) : new ClusterError(code, message));
+    }
+    this.admit();
+  }
+
+  /** @hidden The cluster stopped: every value waiting for room or in flight rejects, and so does every later `submit`. */
+  failAll(error: Error): void {
+    this.closed = true;
+    for (const w of this.waiting.drain()) w.reject(error);
+    this.failInFlight(error);
+  }
+
+  /** @hidden The client worker exited: its values in flight may or may not be decided. */
+  onWorkerExit(): void {
+    this.failInFlight(this.closed ? new ClusterStoppedError('submit') : new WorkerExitedError('clients', this.id));
+  }
+
+  /** @hidden Every value in flight fails (the worker exited, or the cluster stopped). */
+  failInFlight(error: Error): void {
+    this.outIds = [];
+    this.outValues = [];
+    this.failIds([...this.pending.keys()], error);
+  }
+
+  private send(entry: Waiting): void {
+    if (!this.link.submitPort()) {
+      entry.reject(new MemberStateError('clients', this.id, 'is not running'));
+      return;
+    }
+    const id = this.nextId++;
+    this.pending.set(id, entry);
+    this.outIds.push(id);
+    this.outValues.push(entry.payload);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Values settled: let waiting ones take their places, in order. */
+  private admit(): void {
+    while (this.waiting.length && this.pending.size < this.maxOutstanding) this.send(this.waiting.shift()!);
+  }
+
+  /** Everything submitted this turn goes to the worker as one request. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const request: SubmitRequest = { ids: this.outIds, values: this.outValues };
+    this.outIds = [];
+    this.outValues = [];
+    if (!request.ids.length) return;
+    const port = this.link.submitPort();
+    if (!port) {
+      this.failIds(request.ids, new WorkerExitedError('clients', this.id));
+      return;
+    }
+    port.postMessage(request);
+  }
+
+  private failIds(ids: readonly number[], error: Error): void {
+    for (const id of ids) this.take(id)?.reject(error);
+    this.admit();
+  }
+
+  /** Value `id` leaves the pending ones; undefined if it was settled already. */
+  private take(id: number): Waiting | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    return p;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The options of `Cluster.start`, and their validation: every option is checked (and defaults
+ * filled in) before any worker starts, so invalid options reject with `ConfigurationError` and
+ * nothing to clean up.
+ */
+import { resolve as resolvePath } from 'node:path';
+import type { Group } from '../protocol/messages.js';
+import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
+import type { BusTopology, FaultSettings } from '../transport/bus.js';
+import { resolveFaults } from '../transport/bus-faults.js';
+import { SYNC_POLICIES, type SyncPolicy } from '../storage/index.js';
+import { type TransportSpec, validateTransportSpec } from '../runtime/worker-transport.js';
+import { type ValueCodec, defaultCodec } from './codec.js';
+
+/** A role, by its group name (`'acceptors'`) or singular (`'acceptor'`). */
+export type RoleName = Group | 'client' | 'proposer' | 'acceptor' | 'learner';
+
+const ROLE_GROUPS: Readonly<Record<RoleName, Group>> = {
+  clients: 'clients', client: 'clients', proposers: 'proposers', proposer: 'proposers',
+  acceptors: 'acceptors', acceptor: 'acceptors', learners: 'learners', learner: 'learners',
+};
+
+/** Bus faults as `Cluster.faults()` takes them: partition members may use either role spelling. */
+export interface ClusterFaults extends Omit<FaultSettings, 'partition'> {
+  /** One side of a partition, e.g. `[{ group: 'proposer', id: 1 }, { group: 'acceptor', id: 0 }]`. */
+  partition?: readonly { readonly group: RoleName; readonly id: number }[];
+}
+
+/** Options of `Cluster.start`. Protocol options (window, batch limits, timeouts) sit at the top level. */
+export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOptions, 'proposers' | 'acceptors' | 'learners'>> {
+  /** Proposers (the highest live id leads). Default 2. */
+  proposers?: number;
+  /** Acceptors, at most 31. Default 3. */
+  acceptors?: number;
+  /** Learners, at least 1. Default 1. */
+  learners?: number;
+  /**
+   * Let the leader trim proposers' and acceptors' memory below the point every learner delivered
+   * (keeping `trimKeepInstances` more). A learner that restarts after a trim continues from the
+   * trim point, so its `learned()` stream then starts after a gap instead of at position 0.
+   * Default false: everything is kept and every learner can replay from the first value.
+   */
+  trim?: boolean;
+  /**
+   * With `trim`, how many of its newest delivered values a learner worker keeps for `learned()`
+   * replays (plus whatever an open iterator still has to read). Older ones are let go, and
+   * `learned({ from })` below them ends with `TrimmedError`. Default 65536. Ignored without `trim`.
+   */
+  replayKeepValues?: number;
+  /**
+   * Durable acceptors: acceptor i keeps its state in `<dataDir>/acceptor-<i>` (created if
+   * missing), persisted before it answers, and recovers it on restart — so an acceptor may crash
+   * any way (`kill` terminates it abruptly) and restart safely, even in a new process. Without it,
+   * acceptors live in memory and `kill` hands their state over instead (see `kill`).
+   */
+  dataDir?: string;
+  /** With `dataDir`: `batch` (group commit, default), `always` (fsync per turn), or `none` (unsafe across machine crashes). */
+  sync?: SyncPolicy;
+  /** Client workers, at least 1; `submit` uses client 0. Default 1. */
+  clients?: number;
+  /** Clock tick of every worker in ms. Default 5. */
+  tickMs?: number;
+  /** Most submissions one client has in flight; more wait in a queue (backpressure). Default 1024. */
+  maxOutstanding?: number;
+  /** Application values ⇄ payloads. Default `defaultCodec` (strings, bytes, JSON for the rest). */
+  codec?: ValueCodec<T>;
+  /** The transport every worker builds. Default: the in-process bus. */
+  transport?: TransportSpec;
+  /** Bus faults from the start. Default none. */
+  faults?: ClusterFaults;
+  /**
+   * Debug log: `true` prints to stderr, a function receives each line. The environment variable
+   * `PAXOS_DEBUG=1` turns it on too. Default off.
+   */
+  debug?: boolean | ((line: string) => void);
+  /** How long a worker may take to start, in ms. Default 15000. */
+  startTimeoutMs?: number;
+}
+
+/** @internal `ClusterOptions` checked, with every default filled in. */
+export interface ResolvedClusterOptions<T> {
+  readonly protocol: ResolvedOptions;
+  readonly topology: BusTopology;
+  readonly tickMs: number;
+  readonly maxOutstanding: number;
+  readonly codec: ValueCodec<T>;
+  readonly transport: TransportSpec | undefined;
+  readonly faults: FaultSettings | undefined;
+  readonly log: ((line: string) => void) | undefined;
+  readonly startTimeoutMs: number;
+  readonly replayKeepValues: number;
+  readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
+}
+
+function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return v as number;
+}
+
+/** Normalize a role name; throws `ConfigurationError` for anything else. */
+export function roleGroup(role: RoleName): Group {
+  const group = (ROLE_GROUPS as Record<string, Group | undefined>)[role as string];
+  if (!group) throw new ConfigurationError(`unknown role ${String(role)}; expected one of ${Object.keys(ROLE_GROUPS).join(', ')}`);
+  return group;
+}
+
+/** @internal Check fault settings and spell partition members by group, as the bus expects them. */
+export function normalizeFaults(f: ClusterFaults | undefined): FaultSettings | undefined {
+  if (f === undefined) return undefined;
+  if (typeof f !== 'object' || f === null) throw new ConfigurationError('faults must be an object');
+  const settings: FaultSettings = {
+    ...f,
+    partition: f.partition === undefined ? undefined : Array.isArray(f.partition)
+      ? f.partition.map((m) => ({ group: roleGroup(m?.group), id: m?.id }))
+      : (f.partition as never),
+  };
+  resolveFaults(settings);
+  return settings;
+}
+
+function resolveDurable(dataDir: string | undefined, sync: SyncPolicy | undefined): ResolvedClusterOptions<unknown>['durable'] {
+  if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir === '')) throw new ConfigurationError('dataDir must be a non-empty path');
+  if (sync !== undefined && !SYNC_POLICIES.includes(sync)) throw new ConfigurationError(`sync must be one of ${SYNC_POLICIES.join(', ')}`);
+  if (sync !== undefined && dataDir === undefined) throw new ConfigurationError('sync needs dataDir');
+  return dataDir === undefined ? undefined : { dataDir: resolvePath(dataDir), sync: sync ?? 'batch' };
+}
+
+function resolveLog(debug: ClusterOptions['debug']): ResolvedClusterOptions<unknown>['log'] {
+  if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') throw new ConfigurationError('debug must be a boolean or a function');
+  if (typeof debug === 'function') return debug;
+  const on = debug === true || (debug === undefined && process.env.PAXOS_DEBUG && process.env.PAXOS_DEBUG !== '0');
+  return on ? (line: string) => process.stderr.write(`[paxos] ${line}\n`) : undefined;
+}
+
+/** @internal Validate `options` (throws `ConfigurationError`) and fill in the defaults. */
+export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOptions<T> {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
+  const {
+    learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
+    replayKeepValues, dataDir, sync, ...protocolRest
+  } = options;
+  const durable = resolveDurable(dataDir, sync);
+  if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');
+  const learnerCount = count('learners', learners, 1, 1, 64);
+  // The protocol's `learners` option counts the learners whose progress gates trimming (0: never trim).
+  const protocol = resolveOptions({ ...protocolRest, proposers: proposers ?? 2, acceptors: acceptors ?? 3, learners: trim ? learnerCount : 0 });
+  const topology: BusTopology = {
+    proposers: protocol.proposers,
+    acceptors: protocol.acceptors,
+    learners: learnerCount,
+    clients: count('clients', clients, 1, 1, 64),
+  };
+  if (protocol.proposers > 64) throw new ConfigurationError(`proposers must be at most 64 in one process, got ${protocol.proposers}`);
+  if (codec !== undefined && (typeof codec !== 'object' || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) {
+    throw new ConfigurationError('codec must be { encode(value): string | Uint8Array, decode(payload): value }');
+  }
+  return {
+    protocol,
+    topology,
+    log: resolveLog(debug),
+    tickMs: count('tickMs', tickMs, 5, 1, 1000),
+    maxOutstanding: count('maxOutstanding', maxOutstanding, 1024, 1, 1 << 20),
+    codec: (codec ?? defaultCodec) as ValueCodec<T>,
+    transport: validateTransportSpec(transport),
+    faults: normalizeFaults(faults),
+    startTimeoutMs: count('startTimeoutMs', startTimeoutMs, 15_000, 1, 600_000),
+    replayKeepValues: count('replayKeepValues', replayKeepValues, 1 << 16, 1, 1 << 30),
+    durable,
+  };
+}
