@@ -2,7 +2,7 @@
  * Durable acceptor storage: an append-only checksummed log with group commit, torn-tail repair
  * and crash-safe compaction (`openAcceptorStore`), and an in-memory twin with crash simulation
  * for the simulator (`MemoryAcceptorStore`). It stores the core's `AcceptorRecord`s (from
- * `Acceptor.takeWrites()`) and recovers the core's `AcceptorState`. Design and measurements:
+ * `Ready.writes` of an `Acceptor`) and recovers the core's `AcceptorState`. Design and measurements:
  * docs/storage.md; a ready-made durable acceptor for runtimes: lib/runtime/durable-acceptor.ts.
  */
 export { openAcceptorStore } from './log-store.js';

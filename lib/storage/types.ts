@@ -5,7 +5,7 @@
 import type { AcceptorRecord, AcceptorState } from '../protocol/acceptor.js';
 
 // The records and the state are the protocol core's own types (lib/protocol/acceptor.ts): the
-// Acceptor produces the records (`takeWrites()`), `applyAcceptorRecords` defines what they mean,
+// Acceptor produces the records (in `Ready.writes`), `applyAcceptorRecords` defines what they mean,
 // and the store only keeps them. Re-exported for storage users.
 export type { AcceptorRecord, AcceptorState };
 

@@ -3,7 +3,7 @@
  * datagram however many members the group has, and a member addressed alone (`{group, member}`)
  * gets the datagram of its group and keeps it only if the frame names it.
  *
- * Everything `NodeRunner` flushes in one event-loop turn is coalesced per destination into as
+ * Everything a `RoleHost` flushes in one event-loop turn is coalesced per destination into as
  * few datagrams as fit (see `encodeFrames`). With a shared secret every datagram carries an
  * HMAC-SHA256 and unsigned or tampered datagrams are dropped and counted. Nothing that arrives
  * can crash the process: undecodable, unauthenticated, misaddressed or wrong-role datagrams are
