@@ -45,3 +45,20 @@ export function formatMessage(m: Message): string {
     }
   }
 }
+
+/** The last `size` entries of a run's history, each also handed to `trace` as it happens. */
+export class EventHistory {
+  private readonly entries: HistoryEntry[] = [];
+
+  constructor(private readonly size: number, private readonly trace?: (line: string) => void) {}
+
+  remember(entry: HistoryEntry): void {
+    this.trace?.(formatEvent(entry));
+    this.entries.push(entry);
+    if (this.entries.length > this.size) this.entries.shift();
+  }
+
+  lines(): string[] {
+    return this.entries.map(formatEvent);
+  }
+}
