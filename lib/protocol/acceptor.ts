@@ -13,7 +13,7 @@ import {
   type Outgoing, type SnapshotPart, batchSize,
 } from './messages.js';
 import { SnapshotAssembler, splitSnapshot } from './snapshot-parts.js';
-import { type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_LEARNERS, TO_PROPOSERS } from './role.js';
+import { type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_LEARNERS, TO_PROPOSERS } from './role.js';
 import { type AcceptorRecord, type AcceptorState, LiveState } from './acceptor-state.js';
 
 export { type AcceptorRecord, type AcceptorState, applyAcceptorRecords } from './acceptor-state.js';
@@ -86,7 +86,7 @@ export class Acceptor implements Role {
     const writes = this.writes;
     if (this.outbox.size === 0 && !writes?.length) return EMPTY_READY;
     if (writes) this.writes = [];
-    return { ...EMPTY_READY, messages: this.outbox.take(), ...(writes?.length ? { writes } : {}) };
+    return { writes: writes?.length ? writes : NONE, messages: this.outbox.take(), deliveries: NONE, gaps: NONE, completions: NONE };
   }
 
   counters(): Record<string, number> {

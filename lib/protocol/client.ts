@@ -12,7 +12,7 @@
  */
 import type { CommittedMessage, Message, Outgoing, Payload, RegisteredMessage, Submission } from './messages.js';
 import { REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
-import { type Completion, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_PROPOSERS } from './role.js';
+import { type Completion, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 
 export type { Completion } from './role.js';
 import type { ResolvedOptions } from './options.js';
@@ -138,7 +138,7 @@ export class Client implements Role {
     }
     if (this.unsent.length && this.key !== undefined) this.packUnsent(this.key);
     if (this.outbox.size === 0 && this.completions.length === 0) return EMPTY_READY;
-    const ready: Ready = { ...EMPTY_READY, messages: this.outbox.take(), completions: this.completions };
+    const ready: Ready = { writes: NONE, messages: this.outbox.take(), deliveries: NONE, gaps: NONE, completions: this.completions };
     this.completions = [];
     return ready;
   }

@@ -15,7 +15,7 @@ import type {
 import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
 import { SnapshotAssembler } from './snapshot-parts.js';
-import { type Delivery, type DeliveryGap, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox, TO_PROPOSERS } from './role.js';
+import { type Delivery, type DeliveryGap, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 
 export type { Delivery, DeliveryGap } from './role.js';
 import type { ResolvedOptions } from './options.js';
@@ -210,7 +210,7 @@ export class Learner implements Role {
 
   takeReady(): Ready {
     if (this.outbox.size === 0 && this.deliveries.length === 0 && this.gaps.length === 0) return EMPTY_READY;
-    const ready: Ready = { ...EMPTY_READY, messages: this.outbox.take(), deliveries: this.deliveries, gaps: this.gaps };
+    const ready: Ready = { writes: NONE, messages: this.outbox.take(), deliveries: this.deliveries, gaps: this.gaps, completions: NONE };
     this.deliveries = [];
     this.gaps = [];
     return ready;

@@ -59,9 +59,10 @@ export interface Ready {
   readonly leadership?: Leadership;
 }
 
-const NONE: readonly never[] = Object.freeze([]);
+/** The empty list every unused Ready field holds (shared, never mutated). */
+export const NONE: readonly never[] = Object.freeze([]);
 
-/** A Ready with nothing in it; roles fill in only their own fields. */
+/** A Ready with nothing in it: what a step that produced nothing returns (hosts skip it). */
 export const EMPTY_READY: Ready = Object.freeze({ writes: NONE, messages: NONE, deliveries: NONE, gaps: NONE, completions: NONE });
 
 /** What a role instance reports to an operator (plain data; only the role's own fields are set). */

@@ -103,10 +103,11 @@ export class RoleHost {
   /** Take every role's Ready now: persist, send (once durable), hand over. */
   flush(): void {
     this.flushScheduled = false;
-    for (const h of this.hosted) {
+    for (let k = 0; k < this.hosted.length; k++) {
+      const h = this.hosted[k]!;
       const ready = h.role.takeReady();
       if (ready === EMPTY_READY) continue;
-      const from = endpointOf(h.role);
+      const from = this.endpoints[k]!;
       if (h.storage) {
         const { messages } = ready;
         h.storage.persist(ready.writes, () => {
