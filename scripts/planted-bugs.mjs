@@ -78,28 +78,28 @@ export const PLANTED_BUGS = [
   },
   {
     name: 'leader finishes phase 1 on a phase-2 quorum of promises (wrong with q1 > q2)',
-    file: 'lib/protocol/proposer.ts',
-    from: 'if (complete >= this.options.phase1Quorum) this.finishPhase1(now);',
-    to: 'if (complete >= this.options.phase2Quorum) this.finishPhase1(now);',
+    file: 'lib/protocol/prepare-round.ts',
+    from: 'return complete >= this.options.phase1Quorum;',
+    to: 'return complete >= this.options.phase2Quorum;',
   },
   // ---- phase 1
   {
     name: 'leader ignores values reported in 1b (fills with no-ops)',
-    file: 'lib/protocol/proposer.ts',
-    from: 'const batch = highest.get(instance)?.batch ?? this.learner.decidedBatch(instance) ?? [];',
-    to: 'const batch = this.learner.decidedBatch(instance) ?? [];',
+    file: 'lib/protocol/prepare-round.ts',
+    from: 'const batch = highest.get(instance)?.batch ?? log.decidedBatch(instance) ?? [];',
+    to: 'const batch = log.decidedBatch(instance) ?? [];',
   },
   {
     name: 'leader re-proposes the lowest-ballot value from 1b, not the highest',
-    file: 'lib/protocol/proposer.ts',
+    file: 'lib/protocol/prepare-round.ts',
     from: 'if (!known || compareBallots(e.ballot, known.ballot) > 0) highest.set(e.instance, e);',
     to: 'if (!known || compareBallots(e.ballot, known.ballot) < 0) highest.set(e.instance, e);',
   },
   {
     name: 'leader combines promise chunks by count, not by answer (the chunk-mixing bug)',
-    file: 'lib/protocol/proposer.ts',
+    file: 'lib/protocol/prepare-round.ts',
     mix: 'handover', // it takes a leader change while the old leader trims and chunks are lost
-    from: 'if (c && m.cutAt < c.cutAt) return;\n    if (!c || m.cutAt > c.cutAt || c.chunks !== m.chunks) {',
+    from: 'if (c && m.cutAt < c.cutAt) return false;\n    if (!c || m.cutAt > c.cutAt || c.chunks !== m.chunks) {',
     to: 'if (!c || c.chunks !== m.chunks) {',
   },
   {
@@ -111,13 +111,13 @@ export const PLANTED_BUGS = [
   // ---- phase 2, trimming, catch-up
   {
     name: 'leader stops retransmitting unanswered 2a',
-    file: 'lib/protocol/proposer.ts',
-    from: 'f.sentAt = now;\n      this.metrics.retransmissions++;\n      this.broadcastAccept(instance, f.batch, now);',
+    file: 'lib/protocol/accept-pipeline.ts',
+    from: 'f.sentAt = now;\n      this.metrics.retransmissions++;\n      this.broadcastAccept(ballot, learner, instance, f.batch, now);',
     to: 'f.sentAt = now;',
   },
   {
     name: 'leader trims without waiting for the slowest learner',
-    file: 'lib/protocol/proposer.ts',
+    file: 'lib/protocol/log-trimmer.ts',
     from: 'for (const p of this.learnerProgress) below = Math.min(below, p);',
     to: '',
   },
@@ -167,13 +167,13 @@ export const PLANTED_BUGS = [
   // ---- election
   {
     name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',
-    file: 'lib/protocol/proposer.ts',
+    file: 'lib/protocol/leader-election.ts',
     from: 'if (now - this.lastCanLead[id]! < this.options.leaderTimeoutMs) return id;',
     to: 'if (now - this.lastHeard[id]! < this.options.leaderTimeoutMs) return id;',
   },
   {
     name: 'CheckQuorum counts acceptors ever heard, not recently heard (a cut-off leader never yields)',
-    file: 'lib/protocol/proposer.ts',
+    file: 'lib/protocol/leader-election.ts',
     from: 'for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;',
     to: 'for (const t of this.lastHeardAcceptor) if (t > -Infinity) heard++;',
   },

@@ -14,6 +14,7 @@ import type {
 } from './messages.js';
 import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
+import { DecidedLog } from './decided-log.js';
 import { SnapshotAssembler } from './snapshot-parts.js';
 import { type Delivery, type DeliveryGap, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 
@@ -52,7 +53,9 @@ export interface LearnerSettings {
   retainLog?: boolean;
   /**
    * Told of every session opened and every value refused as delivery reaches them (a proposer's
-   * learner: the leader answers clients). Called in delivery order, during the step.
+   * learner: the leader answers clients). Called in delivery order, during the step. Best an
+   * object holding its own state (as `ClientDesk` does) rather than closures over its owner: the
+   * explorer deep-clones roles, and a cloned closure still points at the original owner.
    */
   sessions?: SessionListener;
 }
@@ -72,11 +75,8 @@ export class Learner implements Role {
   private filter: DeliveryFilter;
   private readonly snapshotParts = new SnapshotAssembler();
   private readonly sessions: SessionListener | undefined;
-  /** Decided batches from `trimmedBelow` on (proposers keep them to serve catch-up). */
-  private readonly log: Map<number, Batch> | undefined;
-  /** Delivery snapshots at regular instances, oldest first, so the log can be trimmed at one. */
-  private checkpoints: DeliverySnapshot[] = [];
-  private trimmedBelow = 0;
+  /** The delivered batches and checkpoints, when retained (proposers serve catch-up from it). */
+  private readonly log: DecidedLog | undefined;
   private gaps: DeliveryGap[] = [];
   private lastProgressReportAt = -Infinity;
   private deliveries: Delivery[] = [];
@@ -95,10 +95,9 @@ export class Learner implements Role {
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, settings: LearnerSettings = {}) {
     this.group = settings.group ?? 'learners';
-    this.log = settings.retainLog ? new Map() : undefined;
     this.filter = new DeliveryFilter(options);
+    this.log = settings.retainLog ? new DecidedLog(options, this.snapshot()) : undefined;
     this.sessions = settings.sessions;
-    if (this.log && options.learners > 0) this.checkpoints.push(this.snapshot());
     this.self = { group: this.group, member: id };
   }
 
@@ -117,9 +116,9 @@ export class Learner implements Role {
     return instance < this.nextToDeliver || this.pending.get(instance)?.decided !== undefined;
   }
 
-  /** The decided batch of a delivered instance, when the log is retained. */
+  /** The decided batch of an instance: delivered (when the log is retained) or decided above a gap. */
   decidedBatch(instance: number): Batch | undefined {
-    return this.log?.get(instance) ?? this.pending.get(instance)?.decided;
+    return this.log?.decidedBatch(instance) ?? this.pending.get(instance)?.decided;
   }
 
   /** What delivering (client, seq) now would do: 'duplicate' = delivered already. */
@@ -165,18 +164,12 @@ export class Learner implements Role {
 
   /** The newest checkpoint at or below `instance` (proposers with trimming only). */
   checkpointAtOrBelow(instance: number): DeliverySnapshot | undefined {
-    let found: DeliverySnapshot | undefined;
-    for (const c of this.checkpoints) if (c.instance <= instance) found = c;
-    return found;
+    return this.log?.checkpointAtOrBelow(instance);
   }
 
   /** The snapshot the retained log starts from: catch-up below it is answered with it. */
   get trimPoint(): DeliverySnapshot | undefined {
-    return this.trimmedBelow > 0 ? this.checkpoints[0] : undefined;
-  }
-
-  private get checkpointEvery(): number {
-    return Math.max(1, Math.floor(this.options.trimKeepInstances / 2));
+    return this.log?.trimPoint;
   }
 
   /** The leader ordered a trim: forget retained batches below it (or jump there if behind). */
@@ -185,11 +178,7 @@ export class Learner implements Role {
       this.skipTo(snapshot);
       return;
     }
-    if (!this.log || snapshot.instance <= this.trimmedBelow) return;
-    for (let i = this.trimmedBelow; i < snapshot.instance; i++) this.log.delete(i);
-    this.trimmedBelow = snapshot.instance;
-    this.checkpoints = this.checkpoints.filter((c) => c.instance > snapshot.instance);
-    this.checkpoints.unshift(snapshot);
+    this.log?.trimTo(snapshot);
   }
 
   /** Continue from a snapshot: what lies below it was trimmed and can never be delivered here. */
@@ -199,12 +188,10 @@ export class Learner implements Role {
       fromInstance: this.nextToDeliver, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
     });
     for (const instance of this.pending.keys()) if (instance < snapshot.instance) this.pending.delete(instance);
-    this.log?.clear();
+    this.log?.restartAt(snapshot);
     this.nextToDeliver = snapshot.instance;
     this.nextPosition = snapshot.position;
     this.filter = DeliveryFilter.restore(snapshot, this.options);
-    this.trimmedBelow = snapshot.instance;
-    if (this.log && this.options.learners > 0) this.checkpoints = [snapshot];
     this.requestedTo = 0;
   }
 
@@ -312,10 +299,10 @@ export class Learner implements Role {
         this.deliveries.push({ position: this.nextPosition++, instance, client: s.client, seq: s.seq, value: s.value });
         this.metrics.valuesDelivered++;
       }
-      if (this.log) this.log.set(instance, p.decided);
+      this.log?.append(instance, p.decided);
       this.pending.delete(instance);
       this.nextToDeliver++;
-      if (this.checkpoints.length && this.nextToDeliver % this.checkpointEvery === 0) this.checkpoints.push(this.snapshot());
+      if (this.log?.checkpointDue(this.nextToDeliver)) this.log.addCheckpoint(this.snapshot());
     }
     if (this.nextToDeliver !== start) this.lastProgressAt = now;
   }
