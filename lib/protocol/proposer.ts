@@ -27,7 +27,7 @@ import { LeaderElection } from './leader-election.js';
 import { Learner } from './learner.js';
 import { LogTrimmer } from './log-trimmer.js';
 import { PrepareRound } from './prepare-round.js';
-import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, Outbox } from './role.js';
+import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox } from './role.js';
 import type { ResolvedOptions } from './options.js';
 
 export { UNKNOWN_POSITION } from './client-desk.js';
@@ -162,7 +162,8 @@ export class Proposer implements Role {
     const changed = leading !== this.reported.leading || (leading && !sameBallot(this.ballot, this.reported.ballot));
     if (changed) this.reported = { leading, ballot: this.ballot };
     if (messages.length === 0 && !changed) return EMPTY_READY;
-    return { ...EMPTY_READY, messages, ...(changed ? { leadership: this.reported } : {}) };
+    const ready: Ready = { writes: NONE, messages, deliveries: NONE, gaps: NONE, completions: NONE };
+    return changed ? { ...ready, leadership: this.reported } : ready;
   }
 
   counters(): Record<string, number> {
