@@ -20,7 +20,7 @@ export interface CoreRunResult {
 }
 
 export function runCore(o: { values: number; batchMaxValues: number; window: number; acceptors: number; valueBytes: number; trim?: boolean }): CoreRunResult {
-  const options = resolveOptions({ proposers: 1, acceptors: o.acceptors, window: o.window, batchMaxValues: o.batchMaxValues, learners: o.trim ? 1 : 0 });
+  const options = resolveOptions({ proposers: 1, acceptors: o.acceptors, window: o.window, batchMaxValues: o.batchMaxValues, trimAfterLearners: o.trim ? 1 : 0 });
   const leader = new Proposer(0, options, { incarnation: 1, random: () => 0.5 });
   const acceptors = Array.from({ length: o.acceptors }, (_, i) => new Acceptor(i, options));
   const learner = new Learner(0, options);

@@ -145,8 +145,8 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   const durable = resolveDurable(dataDir, sync);
   if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');
   const learnerCount = count('learners', learners, 1, 1, 64);
-  // The protocol's `learners` option counts the learners whose progress gates trimming (0: never trim).
-  const protocol = resolveOptions({ ...protocolRest, proposers: proposers ?? 2, acceptors: acceptors ?? 3, learners: trim ? learnerCount : 0 });
+  // The protocol's `trimAfterLearners` counts the learners whose progress gates trimming (0: never trim).
+  const protocol = resolveOptions({ ...protocolRest, proposers: proposers ?? 2, acceptors: acceptors ?? 3, trimAfterLearners: trim ? learnerCount : 0 });
   const topology: BusTopology = {
     proposers: protocol.proposers,
     acceptors: protocol.acceptors,

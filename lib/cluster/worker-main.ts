@@ -61,7 +61,7 @@ function build(): Hosted {
       return { role: (acceptor = new Acceptor(init.id, options, init.restored)) };
     case 'learners':
       learnerRole = new Learner(init.id, options);
-      feed = new LearnedFeed(options.learners > 0, init.replayKeepValues, () => learnerRole!.position);
+      feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learnerRole!.position);
       return { role: learnerRole };
     case 'clients':
       clientRole = new Client(init.id, options, { nonce: () => randomBytes(16).toString('hex') });

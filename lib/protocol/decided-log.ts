@@ -22,7 +22,7 @@ export class DecidedLog {
 
   /** `start`: where delivery stands when the log begins (the first checkpoint). */
   constructor(options: ResolvedOptions, start: DeliverySnapshot) {
-    this.keepsCheckpoints = options.learners > 0;
+    this.keepsCheckpoints = options.trimAfterLearners > 0;
     this.checkpointEvery = Math.max(1, Math.floor(options.trimKeepInstances / 2));
     if (this.keepsCheckpoints) this.checkpoints.push(start);
   }

@@ -150,7 +150,7 @@ export class Learner implements Role {
 
   tick(now: number): void {
     this.pollCatchup(now);
-    if (this.group === 'learners' && this.options.learners > 0 &&
+    if (this.group === 'learners' && this.options.trimAfterLearners > 0 &&
         now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
       this.lastProgressReportAt = now;
       this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextToDeliver });

@@ -21,7 +21,7 @@ export class LogTrimmer {
     private readonly id: number, private readonly options: ResolvedOptions, private readonly outbox: Outbox,
     private readonly metrics: { trims: number },
   ) {
-    this.learnerProgress = new Array<number>(options.learners).fill(0);
+    this.learnerProgress = new Array<number>(options.trimAfterLearners).fill(0);
     this.proposerProgress = new Array<number>(options.proposers).fill(0);
   }
 
@@ -35,7 +35,7 @@ export class LogTrimmer {
 
   /** `learner`: the proposer's own, which holds the checkpoints and trims first. */
   maybeTrim(now: number, learner: Learner, proposers: ProposerLiveness): void {
-    if (this.options.learners === 0) return;
+    if (this.options.trimAfterLearners === 0) return;
     let below = learner.delivered;
     for (const p of this.learnerProgress) below = Math.min(below, p);
     for (let id = 0; id < this.options.proposers; id++) {

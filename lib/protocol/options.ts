@@ -35,11 +35,13 @@ export interface ProtocolOptions {
   /** Most instances asked for in one catch-up request. Default 512. */
   catchupMaxInstances?: number;
   /**
-   * Number of learners (ids 0..learners-1) whose progress gates log trimming. 0 (the default)
-   * keeps every decided instance forever. With N > 0 the leader trims proposers' and acceptors'
-   * memory below the point every learner and every live proposer has delivered.
+   * Trim after learners 0..N-1: the number of learners whose progress gates log trimming. 0 (the
+   * default) keeps every decided instance forever. With N > 0 the leader trims proposers' and
+   * acceptors' memory below the point every one of those learners and every live proposer has
+   * delivered. (The cluster's shape is not configured here; the Cluster sets this to its number
+   * of learners when `trim` is on.)
    */
-  learners?: number;
+  trimAfterLearners?: number;
   /**
    * Decided instances kept below the gating point anyway, for catch-ups of restarted members.
    * Memory held is about (1.5 × this) instances of up to `batchMaxBytes` each. Default 64.
@@ -110,7 +112,7 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     clientRetryMs: positiveInt('clientRetryMs', options.clientRetryMs ?? 400),
     catchupMs: positiveInt('catchupMs', options.catchupMs ?? 60),
     catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
-    learners: options.learners === undefined || options.learners === 0 ? 0 : positiveInt('learners', options.learners),
+    trimAfterLearners: options.trimAfterLearners === undefined || options.trimAfterLearners === 0 ? 0 : positiveInt('trimAfterLearners', options.trimAfterLearners),
     trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 64),
     sessionIdleInstances: positiveInt('sessionIdleInstances', options.sessionIdleInstances ?? 1_000_000),
     maxSessions: positiveInt('maxSessions', options.maxSessions ?? 4096, 1 << 20),

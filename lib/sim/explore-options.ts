@@ -95,7 +95,7 @@ export function protocolOptionsFor(o: ExploreOptions): ResolvedOptions {
     clientRetryMs: 3 * o.stepMs,
     catchupMs: 2 * o.stepMs,
     catchupMaxInstances: 4,
-    ...(o.trim ? { learners: o.learners, trimKeepInstances: 1 } : {}),
+    ...(o.trim ? { trimAfterLearners: o.learners, trimKeepInstances: 1 } : {}),
     ...o.protocol,
   });
 }

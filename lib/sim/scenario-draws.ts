@@ -58,11 +58,11 @@ export function drawProtocol(rng: Rng, shape: Shape, wire: boolean, handover: bo
   let maxValueBytes = bigValues ? Math.min(protocol.batchMaxBytes - 24, rng.pick([500, 2000, 8000])) : 8;
   if (rng.chance(0.6)) {
     // Trim aggressively, so that restarted proposers and learners meet trimmed logs.
-    protocol.learners = shape.learners;
+    protocol.trimAfterLearners = shape.learners;
     protocol.trimKeepInstances = rng.pick([1, 1, 2, 8, 64]);
   }
   if (handover) {
-    protocol.learners = shape.learners;
+    protocol.trimAfterLearners = shape.learners;
     protocol.trimKeepInstances = 1;
     protocol.batchMaxBytes = rng.pick([80, 80, 150]); // 80: every accepted entry is a promise chunk of its own
     protocol.batchMaxValues = rng.pick([1, 1, 2]);

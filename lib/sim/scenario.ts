@@ -153,7 +153,7 @@ export function describeScenario(s: Scenario): string {
       `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms`,
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
-      (p.learners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +
+      (p.trimAfterLearners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +
       (p.maxSessions ? `, sessions: window ${p.sessionIdleInstances} instances, at most ${p.maxSessions}` : ''),
     `  timing: heartbeat ${p.heartbeatIntervalMs}, leader timeout ${p.leaderTimeoutMs}, retransmit ${p.retransmitMs}, ` +
       `client retry ${p.clientRetryMs}, catch-up ${p.catchupMs} ms; ticks ${ticks.join('/')} ms${drift ? ', drifting clocks' : ''}`,

@@ -131,7 +131,7 @@ function withoutLast(s: Scenario, group: 'clients' | 'learners' | 'proposers'): 
   const id = c.shape[group] - 1;
   c.shape[group] = id;
   if (group === 'proposers') c.protocol.proposers = id;
-  if (group === 'learners' && c.protocol.learners) c.protocol.learners = id;
+  if (group === 'learners' && c.protocol.trimAfterLearners) c.protocol.trimAfterLearners = id;
   delete c.clocks[`${group}/${id}`];
   c.faults = c.faults.filter((f) => !refers(f, group, id)).map((f) =>
     f.kind === 'partition' ? { ...f, side: f.side.filter((r) => !(r.group === group && r.id === id)) } : f);

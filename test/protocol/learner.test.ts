@@ -108,7 +108,7 @@ describe('Learner', () => {
   });
 
   it('continues from a trim snapshot when its start was trimmed away, reporting the gap', () => {
-    const l = new Learner(0, options({ learners: 1 }));
+    const l = new Learner(0, options({ trimAfterLearners: 1 }));
     const snapshot = { instance: 10, position: 25, nextClient: 2, clients: [{ client: 1, low: 25, above: [], active: 9 }], part: 0, parts: 1 };
     l.handle({ type: 'trimmed', snapshot }, 0);
     expect(gaps(l)).to.deep.equal([{ fromInstance: 0, toInstance: 10, fromPosition: 0, toPosition: 25 }]);
@@ -117,7 +117,7 @@ describe('Learner', () => {
   });
 
   it('reports its progress to the proposers when trimming is on', () => {
-    const l = new Learner(2, options({ learners: 3 }));
+    const l = new Learner(2, options({ trimAfterLearners: 3 }));
     l.tick(0);
     expect(ofType(outgoing(l), 'progress')).to.deep.equal([{ type: 'progress', learner: 2, delivered: 0 }]);
     expect(ofType(outgoing(new Learner(2, options())), 'progress')).to.have.length(0);

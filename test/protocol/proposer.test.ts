@@ -193,7 +193,7 @@ describe('Proposer', () => {
   });
 
   it('trims below the slowest learner (minus a margin) and answers catch-up below the trim point with the snapshot', () => {
-    const p = proposer(1, { learners: 2, trimKeepInstances: 2, batchMaxValues: 1, proposers: 2 });
+    const p = proposer(1, { trimAfterLearners: 2, trimKeepInstances: 2, batchMaxValues: 1, proposers: 2 });
     elect(p);
     openSessions(p, 1);
     p.handle({ type: 'submit', client: 1, completedBelow: 0, values: [0, 1, 2, 3, 4, 5, 6].map((s) => value(1, s)) }, 1);

@@ -20,7 +20,7 @@ const nonce = (): string => `nonce-${String(++nonces).padStart(12, '0')}`;
 describe('Regressions from the safety review', () => {
   it('1 (agreement): promise chunks of two answers, cut at different trim points, are never combined', () => {
     // Three acceptors; instances 0–6 were chosen under the old leader's ballot by A0 + A2.
-    const o = options({ proposers: 2, acceptors: 3, batchMaxBytes: 200, learners: 1 });
+    const o = options({ proposers: 2, acceptors: 3, batchMaxBytes: 200, trimAfterLearners: 1 });
     const a0 = new Acceptor(0, o);
     const old = ballot(1, 0);
     const batches = Array.from({ length: 7 }, (_, i) => batchOf(value(1, i, `v${i}-xxxxxx`)));
@@ -67,7 +67,7 @@ describe('Regressions from the safety review', () => {
   it('2 (liveness): a leader whose phase-1 quorum holds no trimmed acceptor moves past the trim point', () => {
     // Flexible quorums 2 and 4 of 5. The old leader P1 orders values with A4 down; the trim
     // reaches A0–A2 but not A3.
-    const o = options({ proposers: 2, acceptors: 5, phase1Quorum: 2, phase2Quorum: 4, learners: 1, trimKeepInstances: 2, batchMaxValues: 1 });
+    const o = options({ proposers: 2, acceptors: 5, phase1Quorum: 2, phase2Quorum: 4, trimAfterLearners: 1, trimKeepInstances: 2, batchMaxValues: 1 });
     const net = new MiniNet();
     const acceptors = [0, 1, 2, 3, 4].map((i) => new Acceptor(i, o));
     for (const a of acceptors) net.add(a);

@@ -56,7 +56,7 @@ describe('Deterministic simulator', function () {
     some('q1 < q2', (s) => quorumsOf(s).q1 < quorumsOf(s).q2);
     some('q1 > q2', (s) => quorumsOf(s).q1 > quorumsOf(s).q2);
     some('tiny batchMaxBytes', (s) => (s.protocol.batchMaxBytes ?? 0) <= 300);
-    some('trimming', (s) => (s.protocol.learners ?? 0) > 0);
+    some('trimming', (s) => (s.protocol.trimAfterLearners ?? 0) > 0);
     some('sessions that retire (short deduplication window, few sessions)', (s) => (s.protocol.maxSessions ?? 4096) <= 3);
     some('every timing option set', (s) => ['heartbeatIntervalMs', 'leaderTimeoutMs', 'retransmitMs', 'clientRetryMs', 'catchupMs']
       .every((k) => (s.protocol as unknown as Record<string, number>)[k]! > 0), 500);

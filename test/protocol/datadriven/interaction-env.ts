@@ -156,7 +156,7 @@ export class InteractionEnv {
         extra[name] = integer(key, value);
       }
       this.options = resolveOptions({
-        proposers: counts.get('proposers') ?? 1, acceptors: counts.get('acceptors') ?? 3, learners: counts.get('learners') ?? 0, ...extra,
+        proposers: counts.get('proposers') ?? 1, acceptors: counts.get('acceptors') ?? 3, trimAfterLearners: counts.get('learners') ?? 0, ...extra,
       });
     }
     for (const group of ['proposers', 'acceptors', 'learners', 'clients'] as const) {
