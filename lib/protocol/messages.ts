@@ -35,7 +35,7 @@
  *  (snapshots travel in parts that fit a datagram; receivers assemble the parts of one snapshot)
  * ```
  */
-import { type Ballot, isBallot } from './ballot.js';
+import type { Ballot } from './ballot.js';
 
 /** A role's multicast group. A message to a group reaches every member, the sender included. */
 export type Group = 'clients' | 'proposers' | 'acceptors' | 'learners';
@@ -283,108 +283,6 @@ export interface Outgoing {
   readonly message: Message;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Validation at the trust boundary. Transports that receive bytes from outside the process run
-// every decoded message through `isMessage`; the roles then trust the shape.
-
-const isIndex = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-const isPayload = (x: unknown): x is Payload => typeof x === 'string' || x instanceof Uint8Array;
-
-/** The client nonce of a registration entry: 16 to 64 characters. */
-export function isNonce(x: unknown): x is string {
-  return typeof x === 'string' && x.length >= 16 && x.length <= 64;
-}
-
-export function isSubmission(x: unknown): x is Submission {
-  const s = x as Submission;
-  return typeof s === 'object' && s !== null && isIndex(s.client) && isIndex(s.seq) && isPayload(s.value);
-}
-
-export function isBatch(x: unknown): x is Batch {
-  return Array.isArray(x) && x.every(isSubmission);
-}
-
-export function isGroup(x: unknown): x is Group {
-  return typeof x === 'string' && (GROUPS as readonly string[]).includes(x);
-}
-
-function isDestination(x: unknown): x is Destination {
-  const d = x as Destination;
-  return typeof d === 'object' && d !== null && isGroup(d.group) && (d.member === undefined || isIndex(d.member));
-}
-
-function isAcceptedEntry(x: unknown): x is AcceptedEntry {
-  const e = x as AcceptedEntry;
-  return typeof e === 'object' && e !== null && isIndex(e.instance) && isBallot(e.ballot) && isBatch(e.batch);
-}
-
-function isDecidedEntry(x: unknown): x is DecidedEntry {
-  const e = x as DecidedEntry;
-  return typeof e === 'object' && e !== null && isIndex(e.instance) && isBatch(e.batch);
-}
-
-function isCommitNotice(x: unknown): x is CommitNotice {
-  const e = x as CommitNotice;
-  return typeof e === 'object' && e !== null && isIndex(e.client) && isIndex(e.seq) &&
-    (isIndex(e.position) || e.position === -1 || e.position === SESSION_EXPIRED);
-}
-
-export function isSnapshot(x: unknown): x is DeliverySnapshot {
-  const s = x as DeliverySnapshot;
-  return typeof s === 'object' && s !== null && isIndex(s.instance) && isIndex(s.position) && isIndex(s.nextClient) &&
-    s.nextClient >= 1 && Array.isArray(s.clients) &&
-    s.clients.every((c) => typeof c === 'object' && c !== null && isIndex(c.client) && c.client >= 1 && isIndex(c.low) &&
-      isIndex(c.active) && Array.isArray(c.above) && c.above.every(isIndex));
-}
-
-function isSnapshotPart(x: unknown): x is SnapshotPart {
-  const s = x as SnapshotPart;
-  return isSnapshot(s) && isIndex(s.part) && isIndex(s.parts) && s.part < s.parts;
-}
-
-/** Deep shape check of an untrusted message. */
-export function isMessage(x: unknown): x is Message {
-  if (typeof x !== 'object' || x === null) return false;
-  const m = x as Message;
-  switch (m.type) {
-    case 'submit':
-      return isIndex(m.client) && isIndex(m.completedBelow) && Array.isArray(m.values) &&
-        m.values.every((s) => isSubmission(s) && s.client === m.client && (s.client !== REGISTRATION_CLIENT || isNonce(s.value)));
-    case 'heartbeat':
-      return isIndex(m.from) && isBallot(m.ballot) && typeof m.leading === 'boolean' && isIndex(m.decided) &&
-        typeof m.quorum === 'boolean';
-    case 'alive':
-      return isIndex(m.acceptor) && isBallot(m.promised);
-    case 'registered':
-      return isNonce(m.nonce) && isIndex(m.client) && m.client >= 1;
-    case 'prepare':
-      return isBallot(m.ballot) && isIndex(m.from);
-    case 'promise':
-      return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.from) && isIndex(m.cutAt) && isIndex(m.chunk) &&
-        isIndex(m.chunks) && m.chunk < m.chunks && Array.isArray(m.accepted) && m.accepted.every(isAcceptedEntry) &&
-        (m.trimmed === undefined || isSnapshotPart(m.trimmed));
-    case 'nack':
-      return isBallot(m.ballot) && isBallot(m.promised) && isIndex(m.acceptor);
-    case 'accept':
-      return isBallot(m.ballot) && isIndex(m.instance) && isBatch(m.batch);
-    case 'accepted':
-      return isBallot(m.ballot) && isIndex(m.instance) && isIndex(m.acceptor);
-    case 'catchup':
-      return isDestination(m.requester) && isIndex(m.from) && isIndex(m.to);
-    case 'decided':
-      return Array.isArray(m.entries) && m.entries.every(isDecidedEntry);
-    case 'committed':
-      return Array.isArray(m.entries) && m.entries.every(isCommitNotice);
-    case 'progress':
-      return isIndex(m.learner) && isIndex(m.delivered);
-    case 'trim':
-    case 'trimmed':
-      return isSnapshotPart(m.snapshot);
-    default:
-      return false;
-  }
-}
-
 /** Which groups a message type is meant for; anything else arriving at a role is dropped. */
 export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   submit: ['proposers'],
@@ -404,40 +302,7 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   trimmed: ['learners', 'proposers'],
 };
 
-// ---------------------------------------------------------------------------------------------
-// Sizes. Batches are bounded in bytes so that an encoded message fits one datagram.
-
-/** Exact UTF-8 length of a string without touching Node or DOM APIs. */
-export function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { bytes += 4; i++; }
-    else bytes += 3;
-  }
-  return bytes;
-}
-
-/** Per-value framing overhead assumed by size estimates (ids, seq, length prefixes). */
-export const SUBMISSION_OVERHEAD = 24;
-
-export function payloadSize(value: Payload): number {
-  return typeof value === 'string' ? utf8Length(value) : value.byteLength;
-}
-
-export function submissionSize(s: Submission): number {
-  return SUBMISSION_OVERHEAD + payloadSize(s.value);
-}
-
-/** Upper bound of a client mark's encoded size, for splitting snapshots into parts. */
-export function markSize(mark: ClientMark): number {
-  return 40 + 9 * mark.above.length;
-}
-
-export function batchSize(batch: Batch): number {
-  let total = 0;
-  for (const s of batch) total += submissionSize(s);
-  return total;
-}
+// Validation at the trust boundary and size estimates live beside this file; they are part of
+// the vocabulary, so they are exported from here too.
+export * from './message-validation.js';
+export * from './message-size.js';
