@@ -19,7 +19,7 @@ export class SubmitPort {
   private replyScheduled = false;
   private open = true;
 
-  constructor(private readonly port: MessagePort, private readonly client: Client, host: RoleHost) {
+  constructor(private readonly port: MessagePort, client: Client, host: RoleHost) {
     port.on('message', (request: SubmitRequest) => {
       if (!this.open) return;
       const failed = host.act(client, (c, now) => this.submitAll(c, request, now));

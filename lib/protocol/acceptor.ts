@@ -9,8 +9,8 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
 import {
-  type AcceptedEntry, type Batch, type DeliverySnapshot, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
-  type Outgoing, type SnapshotPart, batchSize,
+  type AcceptedEntry, type DeliverySnapshot, type HeartbeatMessage, type Message, type PrepareMessage, type AcceptMessage,
+  type SnapshotPart, batchSize,
 } from './messages.js';
 import { SnapshotAssembler, splitSnapshot } from './snapshot-parts.js';
 import { type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_LEARNERS, TO_PROPOSERS } from './role.js';

@@ -10,7 +10,7 @@
  * ends every value still pending with `SESSION_EXPIRED` (outcome unknown, never delivered twice)
  * and opens a new one for the values that follow.
  */
-import type { CommittedMessage, Message, Outgoing, Payload, RegisteredMessage, Submission } from './messages.js';
+import type { CommittedMessage, Message, Payload, RegisteredMessage, Submission } from './messages.js';
 import { REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
 import { type Completion, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 

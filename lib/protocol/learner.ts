@@ -10,7 +10,7 @@
  */
 import { type Ballot, sameBallot } from './ballot.js';
 import type {
-  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, DeliverySnapshot, Destination, Group, Message, Outgoing, Payload,
+  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, DeliverySnapshot, Destination, Group, Message,
 } from './messages.js';
 import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
