@@ -1,6 +1,4 @@
 /** Small helpers to drive single role state machines by hand in unit tests. */
-import type { Ballot } from '../../lib/protocol/ballot.js';
-import { nodeKey } from '../../lib/protocol/ballot.js';
 import type { Batch, Message, Outgoing, Submission } from '../../lib/protocol/messages.js';
 import { type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../../lib/protocol/options.js';
 
@@ -8,7 +6,8 @@ export function options(extra: Partial<ProtocolOptions> = {}): ResolvedOptions {
   return resolveOptions({ proposers: 2, acceptors: 3, ...extra });
 }
 
-export const ballot = (round: number, proposer: number, incarnation = 1): Ballot => ({ round, node: nodeKey(proposer, incarnation) });
+/** Ballots come from the shared test kit (here too, for the tests that import them with the rest). */
+export { ballot } from '../kit/ballot.js';
 
 export const value = (client: number, seq: number, v = `v${client}.${seq}`): Submission => ({ client, seq, value: v });
 

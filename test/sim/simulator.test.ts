@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch, Message } from '../../lib/protocol/messages.js';
 import { decodeFrame, encodeFrames } from '../../lib/transport/codec.js';
@@ -11,6 +10,7 @@ import { Simulation } from '../../lib/sim/simulation.js';
 import { FAULT_MIXES, type Scenario, permanentCuts, permanentlyDown, quorumsOf, scenarioFromSeed } from '../../lib/sim/scenario.js';
 import { shrink } from '../../lib/sim/shrink.js';
 import { type WireCodec, throughWire } from '../../lib/sim/wire.js';
+import { tempDir } from '../kit/temp-dir.js';
 
 /** CI's seed count; `SIM_SEEDS=20000 npm test` digs deeper. */
 const SEEDS = Number(process.env.SIM_SEEDS ?? 2000);
@@ -103,7 +103,7 @@ describe('Deterministic simulator', function () {
   });
 
   it('`--save` writes a scenario that `--scenario FILE` replays identically', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sim-'));
+    const { path: dir, remove } = tempDir('sim-');
     try {
       const file = join(dir, 's.json');
       const a = execFileSync(process.execPath, ['dist/lib/sim/cli.js', '--seed', '9', '--save', file], { encoding: 'utf8' });
@@ -112,7 +112,7 @@ describe('Deterministic simulator', function () {
       const b = execFileSync(process.execPath, ['dist/lib/sim/cli.js', '--scenario', file], { encoding: 'utf8' });
       expect(b).to.equal(a);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 

@@ -1,20 +1,22 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile, appendFile, copyFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, truncate, writeFile, appendFile, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZERO_BALLOT, nodeKey } from '../../lib/protocol/ballot.js';
+import { ZERO_BALLOT } from '../../lib/protocol/ballot.js';
 import type { Batch, DeliverySnapshot } from '../../lib/protocol/messages.js';
 import { crc32, decodeRecord, encodeRecord, readFrame, tableCrc32, FILE_HEADER_BYTES } from '../../lib/storage/codec.js';
 import {
   type AcceptorRecord, type AcceptorStore, type CompactStep, type SyncPolicy,
   StorageCorruptionError, StorageUnavailableError, openAcceptorStore,
 } from '../../lib/storage/index.js';
-import { expectedValue } from './fixtures.js';
+import { ballot } from '../kit/ballot.js';
+import { onDisk } from '../kit/store.js';
+import { tempDirs } from '../kit/temp-dir.js';
+import { expectedValue } from './fixtures/expected-value.js';
 
-const b = (round: number, proposer: number, incarnation = 0) => ({ round, node: nodeKey(proposer, incarnation) });
+const b = (round: number, proposer: number) => ballot(round, proposer, 0);
 const sub = (client: number, seq: number, value: string | Uint8Array) => ({ client, seq, value });
 const accept = (instance: number, round: number, batch: Batch): AcceptorRecord =>
   ({ kind: 'accept', instance, ballot: b(round, 1), batch });
@@ -32,24 +34,8 @@ const TRICKY: Array<string | Uint8Array> = [
   'x'.repeat(70_000), new Uint8Array(0), Uint8Array.from({ length: 256 }, (_, i) => i), new Uint8Array(randomBytes(5000)),
 ];
 
-let dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'paxos-store-test-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-  dirs = [];
-});
+const newDir = tempDirs('paxos-store-test-');
 
-/** What a restart would recover now (opens and closes a second store on the directory). */
-async function peek(dir: string) {
-  const s = await openAcceptorStore(dir, { sync: 'none' });
-  const state = s.recovered;
-  await s.close();
-  return state;
-}
 async function logFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('acceptor-')).sort();
 }
@@ -122,7 +108,7 @@ describe('Acceptor storage: record encoding', () => {
 describe('Acceptor storage: durable log', () => {
   for (const sync of ['always', 'batch', 'none'] as SyncPolicy[]) {
     it(`recovers after reopen exactly what was flushed (sync ${sync})`, async () => {
-      const dir = await tempDir();
+      const dir = newDir();
       const s = await openAcceptorStore(dir, { sync });
       expect(s.recovered).to.deep.equal({ promised: ZERO_BALLOT, accepted: [] });
       s.append([{ kind: 'promise', ballot: b(2, 1) }]);
@@ -142,7 +128,7 @@ describe('Acceptor storage: durable log', () => {
   }
 
   it('never lowers a promise, treats an accept as a promise, and forgets trimmed instances', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir);
     s.append([
       { kind: 'promise', ballot: b(5, 2) },
@@ -169,7 +155,7 @@ describe('Acceptor storage: durable log', () => {
   });
 
   it('appends after a reopen continue the same log', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     for (let round = 0; round < 3; round++) {
       const s = await openAcceptorStore(dir);
       expect(s.recovered.accepted.map((e) => e.instance)).to.deep.equal([...Array(round * 10).keys()]);
@@ -181,7 +167,7 @@ describe('Acceptor storage: durable log', () => {
   });
 
   it('an unflushed append is not durable, and a closed store refuses work', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir);
     s.append([accept(0, 1, [sub(1, 0, 'kept')])]);
     await s.flush();
@@ -213,7 +199,7 @@ describe('Acceptor storage: torn tail and corruption', () => {
   const before = { promised: b(1, 1), accepted: [{ instance: 0, ballot: b(1, 1), batch: [sub(1, 0, 'first ✓')] }] };
 
   it('cuts a torn last record at every byte offset and recovers the records before it', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const { file, lastStart, size } = await threeRecords(dir);
     const pristine = await readFile(file);
     for (let cut = lastStart; cut < size; cut++) {
@@ -236,7 +222,7 @@ describe('Acceptor storage: torn tail and corruption', () => {
 
   it('treats a zero-filled or garbage tail (file extended, data never written) as torn', async () => {
     for (const tail of [Buffer.alloc(4096), Buffer.from(randomBytes(300))]) {
-      const dir = await tempDir();
+      const dir = newDir();
       const { file, size } = await threeRecords(dir);
       await appendFile(file, tail);
       const s = await openAcceptorStore(dir);
@@ -248,7 +234,7 @@ describe('Acceptor storage: torn tail and corruption', () => {
   });
 
   it('throws StorageCorruptionError, naming file and offset, for damage at any byte of a record that valid records follow', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const { file, lastStart } = await threeRecords(dir);
     const pristine = await readFile(file);
     // The second record (the accept of instance 0) starts after the header and the promise.
@@ -266,7 +252,7 @@ describe('Acceptor storage: torn tail and corruption', () => {
 
   it('throws for a bad magic, an unknown format version or a damaged file header', async () => {
     for (const [at, value] of [[0, 0x51], [4, 9], [9, 1], [13, 0]] as const) {
-      const dir = await tempDir();
+      const dir = newDir();
       const { file } = await threeRecords(dir);
       const damaged = await readFile(file);
       damaged[at] = value === damaged[at] ? value + 1 : value;
@@ -277,7 +263,7 @@ describe('Acceptor storage: torn tail and corruption', () => {
   });
 
   it('throws for a log shorter than its header rather than starting empty', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const { file } = await threeRecords(dir);
     await truncate(file, 10);
     await expectCorrupt(dir, file, 0);
@@ -291,14 +277,14 @@ describe('Acceptor storage: compaction', () => {
   }
 
   it('keeps exactly the live state and bounds the file after a trim', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir);
     s.append([{ kind: 'promise', ballot: b(9, 2) }]);
     await fill(s, 0, 2000);
     s.append([trim(1990)]);
     await s.flush();
     const grown = s.logBytes;
-    const live = await peek(dir); // what a restart would see now
+    const live = await onDisk(dir); // what a restart would see now
     await s.compact();
     expect(s.metrics.compactions).to.equal(1);
     expect(s.logBytes).to.be.below(grown / 50);
@@ -315,7 +301,7 @@ describe('Acceptor storage: compaction', () => {
   });
 
   it('takes appends while compacting: they land in the new log, and every flush covers them', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir, { sync: 'batch' });
     await fill(s, 0, 500);
     s.append([trim(400)]);
@@ -338,7 +324,7 @@ describe('Acceptor storage: compaction', () => {
   const steps: CompactStep[] = ['temp-written', 'temp-synced', 'renamed', 'dir-synced', 'old-removed'];
   for (const step of steps) {
     it(`survives a crash at compaction step "${step}"`, async () => {
-      const dir = await tempDir();
+      const dir = newDir();
       const s = await openAcceptorStore(dir, {
         sync: 'always',
         onCompactStep: (at) => { if (at === step) throw new Error(`crash at ${at}`); },
@@ -347,7 +333,7 @@ describe('Acceptor storage: compaction', () => {
       await fill(s, 0, 300);
       s.append([trim(250)]);
       await s.flush();
-      const live = await peek(dir);
+      const live = await onDisk(dir);
       let failed: unknown;
       await s.compact().catch((e: unknown) => { failed = e; });
       expect(failed).to.be.instanceOf(StorageUnavailableError);
@@ -369,7 +355,7 @@ describe('Acceptor storage: compaction', () => {
   }
 
   it('ignores a partial temp file left by a crash before it was complete', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir);
     await fill(s, 0, 20);
     await s.close();
@@ -384,7 +370,7 @@ describe('Acceptor storage: compaction', () => {
 
 describe('Acceptor storage: group commit', () => {
   it('batch: concurrent flushes share fsyncs (far fewer fsyncs than records), all records durable', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir, { sync: 'batch' });
     const fsyncsAtOpen = s.metrics.fsyncs;
     const flushes: Promise<void>[] = [];
@@ -406,7 +392,7 @@ describe('Acceptor storage: group commit', () => {
 
   it('always: every flush() call pays its own fsync; none: no fsync at all', async () => {
     for (const [sync, expected] of [['always', 50], ['none', 0]] as const) {
-      const dir = await tempDir();
+      const dir = newDir();
       const s = await openAcceptorStore(dir, { sync });
       const fsyncsAtOpen = s.metrics.fsyncs;
       const flushes: Promise<void>[] = [];
@@ -421,7 +407,7 @@ describe('Acceptor storage: group commit', () => {
   });
 
   it('a flush with nothing new resolves without I/O', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir, { sync: 'always' });
     const before = { ...s.metrics };
     await s.flush();
@@ -433,7 +419,7 @@ describe('Acceptor storage: group commit', () => {
 
 describe('Acceptor storage: crash of a writer process', function () {
   this.timeout(60_000);
-  const child = fileURLToPath(new URL('./writer-child.js', import.meta.url));
+  const child = fileURLToPath(new URL('./fixtures/writer-child.js', import.meta.url));
 
   /** Runs the writer until it has acknowledged `acks` flushes (plus a random extra delay), then SIGKILLs it. */
   function runAndKill(dir: string, sync: SyncPolicy, acks: number): Promise<number> {
@@ -470,7 +456,7 @@ describe('Acceptor storage: crash of a writer process', function () {
 
   for (const sync of ['always', 'batch'] as SyncPolicy[]) {
     it(`every flush() that resolved before a SIGKILL is recovered (sync ${sync}, 3 kills)`, async () => {
-      const dir = await tempDir();
+      const dir = newDir();
       let acked = -1;
       for (let kill = 0; kill < 3; kill++) {
         acked = Math.max(acked, await runAndKill(dir, sync, 150 + kill * 50));
@@ -490,7 +476,7 @@ describe('Acceptor storage: crash of a writer process', function () {
 
 describe('Acceptor storage: directory handling', () => {
   it('creates a missing directory and rejects an unknown sync policy', async () => {
-    const dir = join(await tempDir(), 'nested', 'acceptor-3');
+    const dir = join(newDir(), 'nested', 'acceptor-3');
     const s = await openAcceptorStore(dir);
     expect(s.sync).to.equal('batch');
     await s.close();
@@ -501,13 +487,13 @@ describe('Acceptor storage: directory handling', () => {
   });
 
   it('a superseded older log left beside a newer one is removed, never replayed', async () => {
-    const dir = await tempDir();
+    const dir = newDir();
     const s = await openAcceptorStore(dir);
     await fill0(s);
     await s.compact();
     await s.close();
     // Put back an "old generation" with different content: it must be ignored.
-    const other = await tempDir();
+    const other = newDir();
     const o = await openAcceptorStore(other);
     o.append([accept(99, 9, [sub(1, 99, 'stale')])]);
     await o.close();

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { nodeKey } from '../../lib/protocol/ballot.js';
 import { type AcceptorRecord, MemoryAcceptorStore } from '../../lib/storage/index.js';
+import { ballot } from '../kit/ballot.js';
 
-const b = (round: number) => ({ round, node: nodeKey(1, 0) });
+const b = (round: number) => ballot(round, 1, 0);
 const accept = (instance: number): AcceptorRecord =>
   ({ kind: 'accept', instance, ballot: b(1), batch: [{ client: 1, seq: instance, value: `v${instance}` }] });
 

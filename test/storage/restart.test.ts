@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Acceptor } from '../../lib/protocol/acceptor.js';
 import type { Message, Outgoing } from '../../lib/protocol/messages.js';
 import { type AcceptorStore, openAcceptorStore } from '../../lib/storage/index.js';
-import { ballot, batchOf, ofType, options, value } from '../protocol/harness.js';
+import { batchOf, ofType, options, value } from '../protocol/harness.js';
+import { ballot } from '../kit/ballot.js';
 import { outgoing, writes } from '../kit/drain.js';
+import { tempDirs } from '../kit/temp-dir.js';
 
 /**
  * Handles one message the way a durable runtime does: the acceptor's writes are appended and
@@ -24,9 +23,9 @@ async function handleDurably(acceptor: Acceptor, store: AcceptorStore, m: Messag
 const resume = (store: AcceptorStore): Acceptor => new Acceptor(0, options(), store.recovered, { logWrites: true });
 
 describe('Acceptor storage: a restarted acceptor', () => {
+  const newDir = tempDirs('paxos-restart-test-');
   let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'paxos-restart-test-')); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(() => { dir = newDir(); });
 
   it('P1a across a crash: never accepts below a promise it made before the crash', async () => {
     const store = await openAcceptorStore(dir, { sync: 'always' });

@@ -1,15 +1,15 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AcceptorRecord, EMPTY_ACCEPTOR_STATE, applyAcceptorRecords } from '../../lib/protocol/acceptor.js';
-import { ZERO_BALLOT, compareBallots, nodeKey } from '../../lib/protocol/ballot.js';
+import { ZERO_BALLOT, compareBallots } from '../../lib/protocol/ballot.js';
 import type { AcceptedEntry, ClientMark, DeliverySnapshot } from '../../lib/protocol/messages.js';
 import type { AcceptorState } from '../../lib/protocol/acceptor-state.js';
 import { Rng } from '../../lib/sim/rng.js';
 import { decodeRecord, encodeRecord, readFrame } from '../../lib/storage/codec.js';
 import { MemoryAcceptorStore, openAcceptorStore } from '../../lib/storage/index.js';
 import { LiveState } from '../../lib/protocol/acceptor-state.js';
+import { ballot } from '../kit/ballot.js';
+import { tempDir } from '../kit/temp-dir.js';
 
 /**
  * A random record sequence that hits every rule of replay: stale and equal promises, accepts
@@ -17,17 +17,17 @@ import { LiveState } from '../../lib/protocol/acceptor-state.js';
  * or go back, accepts below the trim point, and trims at instance 0.
  */
 function randomRecords(rng: Rng, length: number): AcceptorRecord[] {
-  const ballot = () => ({ round: rng.int(6), node: nodeKey(rng.int(3), rng.int(2)) });
+  const randomBallot = () => ballot(rng.int(6), rng.int(3), rng.int(2));
   const records: AcceptorRecord[] = [];
   let top = 0;
   for (let i = 0; i < length; i++) {
     const roll = rng.next();
     if (roll < 0.15) {
-      records.push({ kind: 'promise', ballot: ballot() });
+      records.push({ kind: 'promise', ballot: randomBallot() });
     } else if (roll < 0.9) {
       const instance = rng.chance(0.2) ? rng.int(top + 1) : top++;
       const batch = Array.from({ length: rng.int(3) }, (_, k) => ({ client: rng.int(4), seq: k, value: `i${instance}.${k}` }));
-      records.push({ kind: 'accept', instance, ballot: ballot(), batch });
+      records.push({ kind: 'accept', instance, ballot: randomBallot(), batch });
     } else {
       const clients: ClientMark[] = Array.from({ length: rng.int(3) }, (_, c) => ({ client: c + 1, low: rng.int(50), above: rng.chance(0.5) ? [60, 61] : [], active: rng.int(10) }));
       records.push({ kind: 'trim', snapshot: { instance: rng.int(top + 2), position: rng.int(1000), nextClient: 5, clients } });
@@ -102,7 +102,7 @@ describe('Acceptor storage: replay means what the core says (applyAcceptorRecord
   });
 
   it('the log store recovers applyAcceptorRecords of its records, before and after compaction', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'paxos-state-test-'));
+    const { path: dir, remove } = tempDir('paxos-state-test-');
     try {
       for (let seed = 1; seed <= 10; seed++) {
         const records = randomRecords(new Rng(seed * 7919), 150);
@@ -121,7 +121,7 @@ describe('Acceptor storage: replay means what the core says (applyAcceptorRecord
         await again.close();
       }
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      remove();
     }
   });
 });

@@ -1,5 +1,6 @@
 /**
- * A small lab for end-to-end tests of the multicast processes, built on Linux network namespaces.
+ * A small lab for end-to-end tests over UDP multicast, built on Linux network namespaces: the
+ * `paxos` processes of test/cli/ and the in-process cluster over UDP of test/transport/.
  *
  * NETWORK SAFETY: multicast never leaves namespaces this lab creates. Every process runs under
  * `ip netns exec <ns>` in a private namespace whose only route for 224.0.0.0/4 is its own
@@ -8,14 +9,30 @@
  * also when a test fails or the test process exits or is interrupted.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { UdpMulticastSettings } from '../../lib/transport/udp-multicast.js';
+import { type TempDir, tempDir } from './temp-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/lib/cli/paxos.js, from dist/test/net/. */
+/** dist/lib/cli/paxos.js, from dist/test/kit/. */
 export const CLI_PATH = resolve(here, '../../lib/cli/paxos.js');
+
+/** The multicast groups of the processes a lab runs (private to its namespaces: any will do). */
+export const GROUPS: UdpMulticastSettings['groups'] = {
+  clients: { address: '239.0.0.1', port: 5000 },
+  proposers: { address: '239.0.0.1', port: 6000 },
+  acceptors: { address: '239.0.0.1', port: 7000 },
+  learners: { address: '239.0.0.1', port: 8000 },
+};
+
+/** `GROUPS` as a paxos.conf, for `paxos` processes. */
+export const CONFIG = [
+  '# multicast groups, private to the test namespace',
+  ...Object.entries(GROUPS).map(([role, { address, port }]) => `${role} ${address} ${port}`),
+  '',
+].join('\n');
 
 const PREFIX = 'pxt';
 
@@ -131,6 +148,7 @@ let labCounter = 0;
 export class NetLab {
   readonly tag: string;
   readonly dir: string;
+  private readonly files: TempDir;
   private readonly namespaces: string[] = [];
   readonly processes: LabProcess[] = [];
   private cleaned = false;
@@ -139,7 +157,8 @@ export class NetLab {
     installExitHooks();
     removeStaleNamespaces();
     this.tag = `${PREFIX}${process.pid}-${++labCounter}`;
-    this.dir = mkdtempSync(join(tmpdir(), `paxos-${label}-`));
+    this.files = tempDir(`paxos-${label}-`);
+    this.dir = this.files.path;
     liveLabs.add(this);
   }
 
@@ -285,7 +304,7 @@ export class NetLab {
     if (this.cleaned) return;
     await this.stopAll(2000);
     this.cleanupSync();
-    if (removeFiles) rmSync(this.dir, { recursive: true, force: true });
+    if (removeFiles) this.files.remove();
   }
 
   /** Synchronous last-resort cleanup: SIGKILL our processes, delete our namespaces. */
@@ -338,83 +357,4 @@ export function countLines(path: string): number {
     closeSync(fd);
   }
   return state.lines;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `n` random integers 0..32767 (like the classic harness's `$RANDOM`), one per line. */
-export function randomValues(n: number, random: () => number): string[] {
-  return Array.from({ length: n }, () => String(Math.floor(random() * 32768)));
-}
-
-export interface RunCheck {
-  /** Values each client was given. */
-  proposed: readonly (readonly string[])[];
-  /** Lines each learner printed. */
-  learned: readonly (readonly string[])[];
-  /** Every proposed value must be learned (false when no quorum could decide everything). */
-  expectAll: boolean;
-}
-
-function multiset(values: Iterable<string>): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
-  return m;
-}
-
-/**
- * The classic harness's three checks, counting duplicates: learners agree line for line (a
- * prefix when not everything is expected), every learned value was proposed (once per
- * submission), and, when `expectAll`, every proposed value was learned once per submission.
- * Returns the problems found (empty: all good).
- */
-export function checkRun(c: RunCheck): string[] {
-  const problems: string[] = [];
-  const learned = c.learned;
-  for (let i = 1; i < learned.length; i++) {
-    const a = learned[0]!;
-    const b = learned[i]!;
-    const common = Math.min(a.length, b.length);
-    let diverge = -1;
-    for (let k = 0; k < common; k++) {
-      if (a[k] !== b[k]) {
-        diverge = k;
-        break;
-      }
-    }
-    if (diverge >= 0) problems.push(`learners 1 and ${i + 1} differ at line ${diverge + 1}: "${a[diverge]}" vs "${b[diverge]}"`);
-    else if (c.expectAll && a.length !== b.length) problems.push(`learner 1 printed ${a.length} lines, learner ${i + 1} ${b.length}`);
-  }
-  const proposed = multiset(c.proposed.flat());
-  learned.forEach((lines, i) => {
-    const got = multiset(lines);
-    let extra = 0;
-    let firstExtra = '';
-    for (const [v, n] of got) {
-      const allowed = proposed.get(v) ?? 0;
-      if (n > allowed) {
-        extra += n - allowed;
-        firstExtra ||= v;
-      }
-    }
-    if (extra) problems.push(`learner ${i + 1} printed ${extra} value(s) never proposed that often, e.g. "${firstExtra}"`);
-    if (c.expectAll) {
-      let missing = 0;
-      for (const [v, n] of proposed) missing += Math.max(0, n - (got.get(v) ?? 0));
-      if (missing) problems.push(`learner ${i + 1} is missing ${missing} of ${c.proposed.flat().length} proposed values`);
-    }
-  });
-  return problems;
 }

@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
-import {
-  checkBroadcast, collect, delivered, errors, startCluster, stopAll, submitAll, values, waitFor,
-} from './cluster-helpers.js';
+import { checkBroadcast } from '../kit/total-order.js';
+import { sleep, waitFor } from '../kit/wait.js';
+import { collect, delivered, errors, startCluster, stopAll, submitAll, values } from './helpers.js';
 
 describe('Cluster scenarios (worker threads, in-process bus)', function () {
   this.timeout(90_000);
@@ -79,7 +79,7 @@ describe('Cluster scenarios (worker threads, in-process bus)', function () {
     const sentBy = (m: typeof before) => m.workers.filter((w) => w.group !== 'acceptors')
       .reduce((sum, w) => sum + (w.metrics?.['transport.messagesSent'] ?? 0), 0);
     // Nothing can be decided without a quorum, whatever the wait; one second shows it is not just slow.
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     const during = await cluster.metrics();
     expect(settled, 'a submit settled without a quorum').to.equal(false);
     expect(await delivered(cluster, 0)).to.equal(1);

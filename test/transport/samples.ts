@@ -1,9 +1,10 @@
 /** One or more valid messages of every type, for codec and fuzz tests. */
 import type { Ballot, Message, Submission } from '../../lib/protocol/index.js';
 import { nodeKey } from '../../lib/protocol/index.js';
+import { ballot } from '../kit/ballot.js';
 
-export const BALLOT: Ballot = { round: 7, node: nodeKey(1, 0xdeadbeef) };
-export const OLD_BALLOT: Ballot = { round: 3, node: nodeKey(0, 12345) };
+export const BALLOT: Ballot = ballot(7, 1, 0xdeadbeef);
+export const OLD_BALLOT: Ballot = ballot(3, 0, 12345);
 export const CLIENT = nodeKey(2, 0xcafef00d);
 
 export function submissions(n: number, client = CLIENT, seq0 = 0): Submission[] {

@@ -5,8 +5,11 @@
  * values in the same order, every value once.
  */
 import { expect } from 'chai';
-import { NetLab, checkRun, countLines, netnsSkipReason, randomValues, seededRandom, sleep } from './netns.js';
-import { CONFIG, SERVER_LEAD_MS, exitProblems, waitFor } from './classic.js';
+import { CONFIG, NetLab, countLines, netnsSkipReason } from '../kit/netns.js';
+import { seededRandom } from '../kit/random.js';
+import { totalOrderProblems } from '../kit/total-order.js';
+import { poll, sleep } from '../kit/wait.js';
+import { SERVER_LEAD_MS, exitProblems, randomValues } from './classic.js';
 
 const skipReason = netnsSkipReason();
 const VALUES = 2_000;
@@ -39,12 +42,12 @@ describe('one process hosting several roles (CLI, UDP multicast in namespaces)',
     const values = randomValues(VALUES, seededRandom(7));
     const input = lab.file('values', values.join('\n') + '\n');
     const client = lab.spawnPaxos(hosts[3]!.ns, 'client1', ['client', '1', config, ...shape, '--interface', hosts[3]!.address], input);
-    const learnedAll = await waitFor(() => replicas.every((r) => countLines(r.stdoutPath) >= VALUES), 20_000);
-    await waitFor(() => !lab!.isRunning(client), 5_000);
+    const learnedAll = await poll(() => replicas.every((r) => countLines(r.stdoutPath) >= VALUES), 20_000, 50);
+    await poll(() => !lab!.isRunning(client), 5_000, 50);
     await lab.stopAll(3000);
     const learned = replicas.map((r) => lab!.readLines(r.stdoutPath).lines);
     expect(learnedAll, `replicas learned ${learned.map((l) => l.length).join(', ')} of ${VALUES}`).to.equal(true);
-    expect(checkRun({ proposed: [values], learned, expectAll: true })).to.deep.equal([]);
+    expect(totalOrderProblems({ learned, submitted: values, complete: true, firstLearnerId: 1 })).to.deep.equal([]);
     expect(exitProblems(lab.processes)).to.deep.equal([]);
   });
 });

@@ -1,6 +1,6 @@
 /** The kv-store example: replicas built from different learners' streams end identical. */
 import { expect } from 'chai';
-import { runKvStore } from '../examples/kv-store.js';
+import { runKvStore } from '../../examples/kv-store.js';
 
 describe('examples/kv-store', function () {
   this.timeout(60_000);

@@ -1,21 +1,20 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster, ConfigurationError } from '../lib/index.js';
-import { checkBroadcast, collect, startCluster, stopAll, submitAll, values } from './cluster-helpers.js';
+import { Cluster, ConfigurationError } from '../../lib/index.js';
+import { type TempDir, tempDir } from '../kit/temp-dir.js';
+import { checkBroadcast } from '../kit/total-order.js';
+import { collect, startCluster, stopAll, submitAll, values } from './helpers.js';
 
 describe('Cluster with durable acceptors (dataDir)', function () {
   this.timeout(120_000);
-  let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'paxos-durable-')); });
+  let dir: TempDir;
+  beforeEach(() => { dir = tempDir('paxos-durable-'); });
   afterEach(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(); // before the directory goes: the acceptors write into it
+    dir.remove();
   });
 
   it('acceptors killed abruptly restart from disk, one after another, and every value is decided once', async () => {
-    const cluster = await startCluster<string>({ proposers: 2, acceptors: 3, learners: 2, clients: 1, dataDir: dir, sync: 'batch' });
+    const cluster = await startCluster<string>({ proposers: 2, acceptors: 3, learners: 2, clients: 1, dataDir: dir.path, sync: 'batch' });
     const positions = new Map<string, number>();
     const reads = [collect(cluster, 0, 900), collect(cluster, 1, 900)];
     await submitAll(cluster, 0, values('a', 300), positions);
@@ -29,7 +28,7 @@ describe('Cluster with durable acceptors (dataDir)', function () {
   });
 
   it('a whole new cluster started on the same data directory recovers the same log', async () => {
-    const first = await Cluster.start<string>({ proposers: 1, acceptors: 3, learners: 1, dataDir: dir });
+    const first = await Cluster.start<string>({ proposers: 1, acceptors: 3, learners: 1, dataDir: dir.path });
     const all = values('v', 200);
     const before = collect(first, 0, 200);
     await submitAll(first, 0, all, new Map());
@@ -38,7 +37,7 @@ describe('Cluster with durable acceptors (dataDir)', function () {
 
     // Fresh proposers and learners know nothing; the acceptors' disks hold every accepted value,
     // so the new leader's phase 1 recovers them and the new learner delivers the same order.
-    const second = await Cluster.start<string>({ proposers: 1, acceptors: 3, learners: 1, dataDir: dir });
+    const second = await Cluster.start<string>({ proposers: 1, acceptors: 3, learners: 1, dataDir: dir.path });
     try {
       await second.submit('after restart');
       const replay = await collect(second, 0, 201);

@@ -4,24 +4,18 @@
  * who starts, packet loss, and faults injected while clients send.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type LabProcess, NetLab, checkRun, countLines, randomValues, seededRandom, sleep } from './netns.js';
+import { CONFIG, type LabProcess, NetLab, countLines } from '../kit/netns.js';
+import { seededRandom } from '../kit/random.js';
+import { totalOrderProblems } from '../kit/total-order.js';
+import { sleep } from '../kit/wait.js';
 
-/** Values per client by default, and with PAXOS_NET_FULL=1 (the issue's target). */
+/** Values per client by default, and with PAXOS_NET_FULL=1 (the target load: 100,000 per client). */
 export const FULL = process.env.PAXOS_NET_FULL === '1';
 export const VALUES_PER_CLIENT = Number(process.env.PAXOS_NET_N ?? (FULL ? 100_000 : 2_000));
 /** Time between the clients' start and the SIGTERM to everyone. */
 export const RUN_MS = Number(process.env.PAXOS_NET_RUN_MS ?? 5_000);
 /** Time between servers' start and clients' start. */
 export const SERVER_LEAD_MS = 1_000;
-
-export const CONFIG = [
-  '# multicast groups, private to the test namespace',
-  'clients 239.0.0.1 5000',
-  'proposers 239.0.0.1 6000',
-  'acceptors 239.0.0.1 7000',
-  'learners 239.0.0.1 8000',
-  '',
-].join('\n');
 
 export interface ClassicSpec {
   label: string;
@@ -99,14 +93,19 @@ export function crash(ctx: RunContext, proc: LabProcess): void {
   ctx.notes.push(`${proc.name} SIGKILLed ${Date.now() - ctx.t0} ms after clients started, learner 1 at ${countLines(ctx.learners[0]!.stdoutPath)} lines`);
 }
 
-/** Wait until `done()` or `ms` elapse, polling. Returns whether `done()` became true. */
-export async function waitFor(done: () => boolean, ms: number, every = 50): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (done()) return true;
-    await sleep(every);
-  }
-  return done();
+/** `n` random integers 0..32767 (like the classic harness's `$RANDOM`), one per line. */
+export function randomValues(n: number, random: () => number): string[] {
+  return Array.from({ length: n }, () => String(Math.floor(random() * 32768)));
+}
+
+/**
+ * The classic harness's three checks over what learners printed, counting duplicates (the random
+ * values repeat): learners agree line for line (a prefix when not everything is expected), every
+ * learned value was proposed (once per submission), and, when `expectAll`, every proposed value
+ * was learned once per submission. Returns the problems found (empty: all good).
+ */
+export function checkLines(proposed: readonly (readonly string[])[], learned: readonly (readonly string[])[], expectAll: boolean): string[] {
+  return totalOrderProblems({ learned, submitted: proposed.flat(), complete: expectAll, firstLearnerId: 1 });
 }
 
 /** Problems with exit codes: anything not ended by our SIGTERM/SIGKILL with code 0. */
@@ -205,7 +204,7 @@ export async function runClassic(lab: NetLab, spec: ClassicSpec): Promise<Classi
     if (l.partial) problems.push(`learner ${i + 1} output ends with a partial line "${l.partial}"`);
   });
   const counted = proposed.filter((_v, i) => !(spec.ignoredClients ?? []).includes(i + 1));
-  problems.push(...checkRun({ proposed: counted, learned: learned.map((l) => l.lines), expectAll: spec.expectAll }));
+  problems.push(...checkLines(counted, learned.map((l) => l.lines), spec.expectAll));
   problems.push(...exitProblems(lab.processes, killedOnPurpose));
   if (allLearnedAtMs === undefined && learners.every((l) => countLines(l.stdoutPath) >= totalValues)) allLearnedAtMs = runMs;
   return {

@@ -7,8 +7,10 @@ import {
   AcceptorStateLostError, Cluster, ClusterStoppedError, ConfigurationError, FaultsUnsupportedError, MemberStateError, rawCodec,
   ValueTooLargeError, TrimmedError, WorkerStartError,
   type LearnedValue,
-} from '../lib/index.js';
-import { checkBroadcast, collect, errors, startCluster, stopAll, submitAll, values, waitFor } from './cluster-helpers.js';
+} from '../../lib/index.js';
+import { checkBroadcast } from '../kit/total-order.js';
+import { waitFor } from '../kit/wait.js';
+import { collect, errors, startCluster, stopAll, submitAll, values } from './helpers.js';
 
 const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const small = { proposers: 1, acceptors: 3, learners: 2, clients: 1 } as const;
@@ -324,7 +326,7 @@ describe('Cluster API', function () {
     });
 
     it('the bus with JSON encoding (through busTransportFactory) carries strings, bytes and objects, and injects faults', async () => {
-      const module = new URL('../lib/transport/bus.js', import.meta.url).href;
+      const module = new URL('../../lib/transport/bus.js', import.meta.url).href;
       const cluster = await startCluster<unknown>({ ...small, transport: { module, export: 'busTransportFactory', settings: { encoding: 'json' } } });
       await cluster.faults({ loss: 0.1, jitterMs: 2 });
       const sent: unknown[] = ['text with "$u8" inside', new Uint8Array([0, 255, 7]), { $u8: 'not bytes' }, ...values('v', 200)];
@@ -342,20 +344,6 @@ describe('Cluster API', function () {
       expect(err).to.be.instanceOf(WorkerStartError);
       expect((err as WorkerStartError).message).to.match(/nope/);
       await waitFor(() => threads() <= before, 5_000, 'the worker threads to be gone');
-    });
-  });
-
-  describe('the checker itself', () => {
-    const lv = (position: number, value: string): LearnedValue<string> => ({ position, value, instance: 0, client: 0, seq: position });
-    it('catches disagreement, duplicates, gaps, invented and missing values', () => {
-      const good = [lv(0, 'a'), lv(1, 'b')];
-      expect(() => checkBroadcast([good, good], ['a', 'b'])).to.not.throw();
-      expect(() => checkBroadcast([good, [lv(0, 'b'), lv(1, 'a')]], ['a', 'b'])).to.throw(/agreement/);
-      expect(() => checkBroadcast([[lv(0, 'a'), lv(1, 'a')]], ['a'])).to.throw(/exactly-once/);
-      expect(() => checkBroadcast([[lv(0, 'a'), lv(2, 'b')]], ['a', 'b'])).to.throw(/positions/);
-      expect(() => checkBroadcast([[lv(0, 'a'), lv(1, 'z')]], ['a', 'b'])).to.throw(/validity/);
-      expect(() => checkBroadcast([[lv(0, 'a')]], ['a', 'b'])).to.throw(/completeness/);
-      expect(() => checkBroadcast([good], ['a', 'b'], new Map([['a', 1]]))).to.throw(/position/);
     });
   });
 });

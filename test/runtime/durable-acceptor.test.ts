@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
-import type { AcceptorState } from '../../lib/protocol/acceptor.js';
 import type { Message, Outgoing } from '../../lib/protocol/messages.js';
 import {
   type DurableAcceptor, type DurableAcceptorSettings, LOCK_FILE, openDurableAcceptor, releaseDataDirLock,
@@ -16,8 +14,12 @@ import {
   StorageUnavailableError, openAcceptorStore,
 } from '../../lib/storage/index.js';
 import type { Endpoint, Transport } from '../../lib/transport/transport.js';
-import { ballot, batchOf, ofType, options, value } from '../protocol/harness.js';
+import { batchOf, ofType, options, value } from '../protocol/harness.js';
+import { ballot } from '../kit/ballot.js';
 import { outgoing, writes } from '../kit/drain.js';
+import { onDisk } from '../kit/store.js';
+import { type TempDir, tempDir } from '../kit/temp-dir.js';
+import { sleep } from '../kit/wait.js';
 
 /** A transport that records what is sent and lets the test deliver messages. */
 class FakeTransport implements Transport {
@@ -57,16 +59,8 @@ class HeldStore implements AcceptorStore {
 
 const turns = async (n = 5): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await sleep(10);
 };
-
-/** What a restart would find on disk right now (the store itself takes no lock). */
-async function onDisk(dir: string): Promise<AcceptorState> {
-  const s = await openAcceptorStore(dir, { sync: 'none' });
-  const state = s.recovered;
-  await s.close();
-  return state;
-}
 
 /** A pid that no process has now: a child that has exited. */
 function deadPid(): Promise<number> {
@@ -88,17 +82,17 @@ async function expectRejects<E extends Error>(p: Promise<unknown>, type: new (..
 }
 
 describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
-  let root: string;
+  let root: TempDir;
   let open: DurableAcceptor[];
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'paxos-durable-test-'));
+  beforeEach(() => {
+    root = tempDir('paxos-durable-test-');
     open = [];
   });
   afterEach(async () => {
     await Promise.all(open.map((d) => d.close().catch(() => undefined)));
-    await rm(root, { recursive: true, force: true });
+    root.remove();
   });
-  const dirOf = (name = 'a0') => join(root, name);
+  const dirOf = (name = 'a0') => join(root.path, name);
   async function openAt(dir = dirOf(), settings?: DurableAcceptorSettings): Promise<DurableAcceptor> {
     const d = await openDurableAcceptor(0, options(), dir, 'batch', settings);
     open.push(d);
@@ -182,7 +176,7 @@ describe('Durable acceptor (lib/runtime/durable-acceptor)', () => {
 
   it('refuses a directory already open in this thread, under any spelling, until it is closed', async () => {
     const a = await openAt();
-    const err = await expectRejects(openAt(join(root, '.', 'a0', '..', 'a0')), DataDirInUseError);
+    const err = await expectRejects(openAt(join(root.path, '.', 'a0', '..', 'a0')), DataDirInUseError);
     expect(err.code).to.equal('ERR_PAXOS_DATA_DIR_IN_USE');
     expect(err.message).to.contain('this thread');
     const lock = JSON.parse(await readFile(join(dirOf(), LOCK_FILE), 'utf8')) as { pid: number; thread: number };

@@ -1,8 +1,5 @@
+/** The datagram codec (lib/transport/codec.ts) and the UDP receive path (lib/transport/udp-multicast.ts), without sockets. */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Destination, Message } from '../../lib/protocol/index.js';
 import { batchSize, resolveOptions } from '../../lib/protocol/index.js';
 import {
@@ -13,8 +10,6 @@ import { Acceptor } from '../../lib/protocol/acceptor.js';
 import { joinSnapshot, splitSnapshot } from '../../lib/protocol/snapshot-parts.js';
 import type { ClientMark, DeliverySnapshot, Outgoing } from '../../lib/protocol/messages.js';
 import { checkBatchFits, createReceiver, emptyTransportMetrics, maxBatchBytesFor } from '../../lib/transport/udp-multicast.js';
-import { ConfigFileError, parseConfig } from '../../lib/cli/config-file.js';
-import { CLI_PATH } from './netns.js';
 import { CLIENT, BALLOT, sampleMessages, submissions } from './samples.js';
 import { outgoing } from '../kit/drain.js';
 
@@ -220,89 +215,5 @@ describe('datagram codec', () => {
     receive(Buffer.from('garbage'));
     expect(got.map((m) => m.type)).to.deep.equal(['decided']);
     expect(metrics).to.include({ droppedWrongRole: 1, droppedWrongGroup: 1, filteredOtherMember: 1, droppedBad: 1, messagesIn: 1 });
-  });
-});
-
-describe('paxos.conf', () => {
-  it('reads one line per role, with comments', () => {
-    const c = parseConfig('# groups\nclients 239.0.0.1 5000\nproposers 239.0.0.1 6000 # leader\n\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n');
-    expect(c.groups.acceptors).to.deep.equal({ address: '239.0.0.1', port: 7000 });
-    expect(c.members).to.deep.equal({});
-  });
-
-  it('reads the older one-line-per-member form, with or without ids, and counts members', () => {
-    const c = parseConfig([
-      'client 239.0.0.1 5000', 'proposer 1 239.0.0.1 6000', 'proposer 2 239.0.0.1 6000',
-      'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000', 'acceptors 239.0.0.1 7000',
-      'LEARNERS 239.0.0.1 8000',
-    ].join('\n'));
-    expect(c.members).to.deep.equal({ proposers: 2, acceptors: 5 });
-    expect(c.groups.proposers.port).to.equal(6000);
-  });
-
-  it('gives one-line errors naming the line', () => {
-    const base = 'clients 239.0.0.1 5000\nproposers 239.0.0.1 6000\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n';
-    const cases: [string, RegExp][] = [
-      [base + 'replicas 239.0.0.1 9000', /f:5: unknown role "replicas"/],
-      [base.replace('7000', '70000'), /f:3: bad port "70000"/],
-      [base.replace('239.0.0.1 8000', '10.0.0.1 8000'), /f:4: "10.0.0.1" is not an IPv4 multicast address/],
-      [base + 'acceptors 239.0.0.2 7000', /f:5: acceptors already use 239.0.0.1 7000 \(line 3\)/],
-      [base.replace('learners 239.0.0.1 8000\n', ''), /f: no line for learners/],
-      [base + 'acceptors x 239.0.0.1 7000', /f:5: expected "<role> \[<id>\] <ip> <port>"/],
-    ];
-    for (const [text, re] of cases) {
-      expect(() => parseConfig(text, 'f')).to.throw(ConfigFileError, re);
-      try {
-        parseConfig(text, 'f');
-      } catch (err) {
-        expect((err as Error).message).to.not.include('\n');
-      }
-    }
-  });
-});
-
-describe('paxos CLI (no network)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'paxos-cli-'));
-  const good = join(dir, 'paxos.conf');
-  writeFileSync(good, 'clients 239.0.0.1 5000\nproposers 239.0.0.1 6000\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n');
-  const bad = join(dir, 'bad.conf');
-  writeFileSync(bad, 'clients 239.0.0.1 5000\nwhatever\n');
-  const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 10_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-
-  it('--help explains usage and exits 0', () => {
-    const r = run('--help');
-    expect(r.status).to.equal(0);
-    expect(r.stdout).to.match(/usage: paxos <role> <id> <config>/);
-    expect(r.stdout).to.match(/--secret/);
-  });
-
-  it('a bad role, id, option or config file is a one-line error with exit code 2', () => {
-    const cases: [string[], RegExp][] = [
-      [['replica', '1', good], /unknown role "replica"/],
-      [['acceptor', '0', good], /acceptor id 0 out of range: ids run from 1 to 3/],
-      [['proposer', '3', good], /proposer id 3 out of range/],
-      [['learner', 'x', good], /bad id "x"/],
-      [['learner', '1', bad], /bad\.conf:2: unknown role "whatever"/],
-      [['learner', '1', join(dir, 'missing.conf')], /cannot read config file \(ENOENT\)/],
-      [['learner', '1', good, '--window', 'lots'], /--window must be an integer/],
-      [['learner', '1', good, '--frobnicate'], /Unknown option '--frobnicate'/],
-      [['learner', '1'], /expected <role> <id> <config>/],
-      [['learner', '1', good, '--batch-max-bytes', '70000'], /batchMaxBytes 70000 is too large/],
-      [['learner', '1', good, '--interface', 'nosuch0'], /interface nosuch0: no such interface/],
-      [['learner', '1', good, '--data-dir', dir], /--data-dir and --sync are for acceptors/],
-      [['acceptor', '1', good, '--data-dir', dir, '--sync', 'maybe'], /--sync must be one of always, batch, none/],
-      [['acceptor', '1', good, '--sync', 'always'], /--sync needs --data-dir/],
-      [['client', '1', good, '--secret', ''], /secret must not be empty/],
-    ];
-    for (const [args, re] of cases) {
-      const r = run(...args);
-      expect(r.status, args.join(' ')).to.equal(2);
-      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
-      expect(r.stderr, args.join(' ')).to.match(re);
-      expect(r.stdout).to.equal('');
-    }
   });
 });

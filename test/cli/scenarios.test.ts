@@ -1,20 +1,23 @@
 /**
  * End-to-end: real `paxos` processes over UDP multicast, inside private network namespaces the
- * tests create and delete (see netns.ts for the safety rules). The scenarios of issue 4, checked
+ * tests create and delete (see ../kit/netns.ts for the safety rules). Each scenario is checked
  * like the classic harness: learners agree line for line, every learned value was proposed, and
  * every proposed value was learned (once per submission), except where no quorum exists.
  *
- * Default: PAXOS_NET_N values per client (2,000). `npm run test:net:full` runs scenarios 1, 2, 5
- * and 6 at 100,000 values per client with 5 s between the clients' start and the kill.
+ * Default: PAXOS_NET_N values per client (2,000). `npm run test:net:full` runs the first four
+ * (normal run, late learner, packet loss, leader crash) at 100,000 values per client with 5 s
+ * between the clients' start and the kill.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetLab, checkRun, countLines, iptablesAvailable, netnsSkipReason, randomValues, seededRandom, sleep } from './netns.js';
+import { CONFIG, NetLab, countLines, iptablesAvailable, netnsSkipReason } from '../kit/netns.js';
+import { seededRandom } from '../kit/random.js';
+import { tempDir } from '../kit/temp-dir.js';
+import { poll, sleep } from '../kit/wait.js';
 import {
-  CONFIG, FULL, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec, type RunContext, args, crash,
-  describeResult, exitProblems, runClassic, waitFor,
+  FULL, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec, type RunContext, args, checkLines, crash,
+  describeResult, exitProblems, randomValues, runClassic,
 } from './classic.js';
 
 const skipReason = netnsSkipReason();
@@ -27,10 +30,10 @@ const MID_STREAM = VALUES_PER_CLIENT <= 10_000 ? ['--max-outstanding', '64'] : [
 /** Poll until learner 1 has printed `fraction` of all values (bounded), to inject a fault mid-stream. */
 async function untilLearned(ctx: RunContext, fraction: number, maxMs = 10_000): Promise<void> {
   const want = Math.max(1, Math.floor(ctx.totalValues * fraction));
-  await waitFor(() => countLines(ctx.learners[0]!.stdoutPath) >= want, maxMs, 5);
+  await poll(() => countLines(ctx.learners[0]!.stdoutPath) >= want, maxMs, 5);
 }
 
-describe('multicast processes in network namespaces (issue 4)', function () {
+describe('paxos processes over UDP multicast in private network namespaces', function () {
   this.timeout(180_000);
   let lab: NetLab | undefined;
 
@@ -59,12 +62,12 @@ describe('multicast processes in network namespaces (issue 4)', function () {
 
   const full = FULL ? ' (full)' : '';
 
-  it(`1 normal: 3 acceptors, 2 proposers, 2 learners, 2 clients x ${VALUES_PER_CLIENT}${full}`, async () => {
+  it(`no faults, 3 acceptors, 2 proposers, 2 learners, 2 clients x ${VALUES_PER_CLIENT}: every value is learned, in one order${full}`, async () => {
     const r = await scenario({ label: 'normal', expectAll: true });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it(`2 catch-up: a learner started after a client finished delivers the earlier values first${full}`, async () => {
+  it(`a learner that starts after a client finished catches up on everything, the earlier values first${full}`, async () => {
     lab = new NetLab('catchup');
     const l = lab;
     const ns = l.addNamespace('a');
@@ -80,7 +83,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     const values2 = randomValues(VALUES_PER_CLIENT, random);
     const client1 = l.spawnPaxos(ns, 'client1', a('client', 1), l.file('prop1', values1.join('\n') + '\n'));
     const started1 = Date.now();
-    const finished = await waitFor(() => !l.isRunning(client1), 60_000);
+    const finished = await poll(() => !l.isRunning(client1), 60_000, 50);
     expect(finished, 'client 1 did not finish within 60 s').to.equal(true);
     const client1Ms = Date.now() - started1;
     const learner2 = l.spawnPaxos(ns, 'learner2', a('learner', 2));
@@ -95,7 +98,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     await l.stopAll();
     const out1 = l.readLines(learner1.stdoutPath);
     const out2 = l.readLines(learner2.stdoutPath);
-    const problems = checkRun({ proposed: [values1, values2], learned: [out1.lines, out2.lines], expectAll: true });
+    const problems = checkLines([values1, values2], [out1.lines, out2.lines], true);
     if (out1.partial || out2.partial) problems.push('a learner output ends with a partial line');
     problems.push(...exitProblems(l.processes));
     // The late learner's first lines are exactly client 1's values, in learner 1's order.
@@ -109,7 +112,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(problems).to.deep.equal([]);
   });
 
-  it(`5 10% packet loss on every datagram (iptables statistic)${full}`, async function () {
+  it(`10% of incoming datagrams dropped (iptables statistic): everything is still learned${full}`, async function () {
     if (!iptablesAvailable()) {
       console.log('      skipping: iptables is not installed (.ci/run installs it with apt-get)');
       this.skip();
@@ -119,7 +122,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(r.iptablesDropped, 'iptables dropped nothing').to.be.greaterThan(0);
   });
 
-  it(`6 leader SIGKILLed while clients send: the other proposer takes over${full}`, async () => {
+  it(`the leader SIGKILLed while clients send: the other proposer takes over, everything is learned${full}`, async () => {
     const r = await scenario({
       label: 'leader-crash', expectAll: true,
       flags: MID_STREAM,
@@ -131,20 +134,20 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(r.problems).to.deep.equal([]);
   });
 
-  if (FULL) return; // the full-N script runs 1, 2, 5 and 6 only
+  if (FULL) return; // the full-N run covers the four scenarios above only
 
-  it('3 two acceptors of three: a majority is enough', async () => {
+  it('two acceptors of three running: a majority is enough to learn everything', async () => {
     const r = await scenario({ label: 'two-acceptors', acceptorIds: [1, 2], expectAll: true });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('4 one acceptor of three: no quorum, learners print nothing', async () => {
+  it('one acceptor of three running: no quorum, learners print nothing', async () => {
     const r = await scenario({ label: 'one-acceptor', acceptorIds: [1], expectAll: false, runMs: Math.min(RUN_MS, 3000) });
     expect(r.problems).to.deep.equal([]);
     expect(r.learnedLines).to.deep.equal([0, 0]);
   });
 
-  it('7a one acceptor SIGKILLed while clients send: everything still learned', async () => {
+  it('one acceptor SIGKILLed while clients send: everything is still learned', async () => {
     const r = await scenario({
       label: 'acceptor-crash', expectAll: true, flags: MID_STREAM,
       during: async (ctx) => {
@@ -155,7 +158,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('7b two acceptors SIGKILLed while clients send: progress stops, nothing wrong printed', async () => {
+  it('two acceptors SIGKILLed while clients send: progress stops, nothing wrong is printed', async () => {
     let atKill = 0;
     const r = await scenario({
       label: 'two-acceptors-crash', expectAll: false, flags: MID_STREAM, runMs: Math.min(RUN_MS, 4000),
@@ -172,8 +175,8 @@ describe('multicast processes in network namespaces (issue 4)', function () {
     expect(r.learnedLines[0]).to.be.lessThan(r.proposedTotal);
   });
 
-  it('10 durable acceptors: one SIGKILLed mid-run restarts from its data directory, then another dies; all learned', async () => {
-    const dataRoot = mkdtempSync(join(tmpdir(), 'paxos-acceptor-data-'));
+  it('a durable acceptor SIGKILLed mid-run restarts from its data directory and, once another dies, completes the quorum: everything is learned', async () => {
+    const { path: dataRoot, remove } = tempDir('paxos-acceptor-data-');
     let recoveredLine: string | undefined;
     let pendingAtSecondCrash = 0;
     try {
@@ -188,7 +191,7 @@ describe('multicast processes in network namespaces (issue 4)', function () {
           const restarted = ctx.start('acceptor', 3, 'acceptor3-restarted');
           ctx.acceptors.set(3, restarted);
           ctx.notes.push(`acceptor3 restarted from its data directory ${Date.now() - ctx.t0} ms after clients started`);
-          await waitFor(() => /recovered \d+ accepted instances/.test(readFileSync(restarted.stderrPath, 'utf8')), 5000);
+          await poll(() => /recovered \d+ accepted instances/.test(readFileSync(restarted.stderrPath, 'utf8')), 5000, 50);
           recoveredLine = /recovered (\d+) accepted instances/.exec(readFileSync(restarted.stderrPath, 'utf8'))?.[1];
           await untilLearned(ctx, 0.5);
           // From here on no quorum exists without the restarted acceptor's recovered promises and votes.
@@ -200,18 +203,18 @@ describe('multicast processes in network namespaces (issue 4)', function () {
       expect(Number(recoveredLine), 'accepted instances the restarted acceptor recovered from disk').to.be.above(0);
       expect(pendingAtSecondCrash, 'values still to order when the second acceptor died').to.be.above(0);
     } finally {
-      rmSync(dataRoot, { recursive: true, force: true });
+      remove();
     }
   });
 
-  it('8 multi-host: each acceptor in its own namespace, hosts joined by a bridge, HMAC on', async () => {
+  it('each acceptor on a host of its own (namespaces joined by a bridge), HMAC on: everything is learned', async () => {
     const r = await scenario({
       label: 'multi-host', topology: 'bridged', expectAll: true, flags: ['--secret', 'multi-host-test-secret'],
     });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('9 shared secret: an intruder client with another secret gets nothing ordered', async () => {
+  it('a client with the wrong shared secret gets nothing ordered, the other clients everything', async () => {
     const r = await scenario({
       label: 'intruder', expectAll: true, clients: 3, ignoredClients: [3], runMs: Math.min(RUN_MS, 3000),
       flags: ['--secret', 'right'],

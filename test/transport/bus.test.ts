@@ -1,13 +1,14 @@
 /** The in-process bus on its own (several endpoints in one thread): addressing and fault injection. */
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { BusTransport, type BusTopology, type FaultSettings } from '../lib/transport/bus.js';
-import type { Group, Message } from '../lib/protocol/messages.js';
-import { ConfigurationError } from '../lib/protocol/options.js';
-import { waitFor } from './cluster-helpers.js';
+import { BusTransport, type BusTopology, type FaultSettings } from '../../lib/transport/bus.js';
+import type { Group, Message } from '../../lib/protocol/messages.js';
+import { ConfigurationError } from '../../lib/protocol/options.js';
+import { ballot } from '../kit/ballot.js';
+import { sleep, waitFor } from '../kit/wait.js';
 
 const topology: BusTopology = { clients: 1, proposers: 2, acceptors: 3, learners: 1 };
-const beat = (from: number): Message => ({ type: 'heartbeat', from, ballot: { round: 1, node: 1 }, leading: false, decided: 0, quorum: false });
+const beat = (from: number): Message => ({ type: 'heartbeat', from, ballot: ballot(1, 0), leading: false, decided: 0, quorum: false });
 
 interface Node { bus: BusTransport; self: { group: Group; id: number }; got: Message[] }
 
@@ -36,7 +37,7 @@ describe('Bus transport', () => {
           nodes.get('proposers/0')!.got.length === 1 && nodes.get('learners/0')!.got.length === 1, 2_000, 'deliveries');
         expect(nodes.get('learners/0')!.got[0]).to.deep.equal(beat(7));
         expect(nodes.get('clients/0')!.got).to.deep.equal([]);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
         expect([...nodes.values()].reduce((n, x) => n + x.got.length, 0), 'nothing else arrived').to.equal(6);
       } finally {
         close();
@@ -78,7 +79,7 @@ describe('Bus transport', () => {
     nodes.get('proposers/0')!.bus.send(nodes.get('proposers/0')!.self, [{ to: { group: 'acceptors', member: 0 }, message: beat(2) }]);
     await waitFor(() => a0.bus.metrics.delayed === 2, 2_000, 'the second message to be held');
     close();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(a0.got).to.have.length(1);
   });
 

@@ -10,7 +10,7 @@ import {
 } from '../../lib/protocol/index.js';
 import { MAX_DATAGRAM_BYTES, encodeFrames, keyFromSecret } from '../../lib/transport/codec.js';
 import { type TransportMetrics, createReceiver, emptyTransportMetrics } from '../../lib/transport/udp-multicast.js';
-import { seededRandom } from './netns.js';
+import { seededRandom } from '../kit/random.js';
 import { BALLOT, sampleMessages } from './samples.js';
 import { outgoing } from '../kit/drain.js';
 

@@ -1,0 +1,54 @@
+/** The `paxos` command without a network: usage, and one-line errors with exit code 2 for bad input. */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_PATH } from '../kit/netns.js';
+import { tempDir } from '../kit/temp-dir.js';
+
+describe('paxos CLI (no network)', () => {
+  const { path: dir, remove } = tempDir('paxos-cli-');
+  after(remove);
+  const good = join(dir, 'paxos.conf');
+  writeFileSync(good, 'clients 239.0.0.1 5000\nproposers 239.0.0.1 6000\nacceptors 239.0.0.1 7000\nlearners 239.0.0.1 8000\n');
+  const bad = join(dir, 'bad.conf');
+  writeFileSync(bad, 'clients 239.0.0.1 5000\nwhatever\n');
+  const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 10_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('--help explains usage and exits 0', () => {
+    const r = run('--help');
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.match(/usage: paxos <role> <id> <config>/);
+    expect(r.stdout).to.match(/--secret/);
+  });
+
+  it('a bad role, id, option or config file is a one-line error with exit code 2', () => {
+    const cases: [string[], RegExp][] = [
+      [['replica', '1', good], /unknown role "replica"/],
+      [['acceptor', '0', good], /acceptor id 0 out of range: ids run from 1 to 3/],
+      [['proposer', '3', good], /proposer id 3 out of range/],
+      [['learner', 'x', good], /bad id "x"/],
+      [['learner', '1', bad], /bad\.conf:2: unknown role "whatever"/],
+      [['learner', '1', join(dir, 'missing.conf')], /cannot read config file \(ENOENT\)/],
+      [['learner', '1', good, '--window', 'lots'], /--window must be an integer/],
+      [['learner', '1', good, '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['learner', '1'], /expected <role> <id> <config>/],
+      [['learner', '1', good, '--batch-max-bytes', '70000'], /batchMaxBytes 70000 is too large/],
+      [['learner', '1', good, '--interface', 'nosuch0'], /interface nosuch0: no such interface/],
+      [['learner', '1', good, '--data-dir', dir], /--data-dir and --sync are for acceptors/],
+      [['acceptor', '1', good, '--data-dir', dir, '--sync', 'maybe'], /--sync must be one of always, batch, none/],
+      [['acceptor', '1', good, '--sync', 'always'], /--sync needs --data-dir/],
+      [['client', '1', good, '--secret', ''], /secret must not be empty/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).to.equal(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
+      expect(r.stderr, args.join(' ')).to.match(re);
+      expect(r.stdout).to.equal('');
+    }
+  });
+});
