@@ -17,8 +17,8 @@ const alive = (acceptor: number): Message => ({ type: 'alive', acceptor, promise
 let nonces = 0;
 const nonce = (): string => `nonce-${String(++nonces).padStart(12, '0')}`;
 
-describe('Regressions from the safety review', () => {
-  it('1 (agreement): promise chunks of two answers, cut at different trim points, are never combined', () => {
+describe('Protocol regressions (each once a real bug)', () => {
+  it('agreement: promise chunks of two answers, cut at different trim points, are never combined', () => {
     // Three acceptors; instances 0–6 were chosen under the old leader's ballot by A0 + A2.
     const o = options({ proposers: 2, acceptors: 3, batchMaxBytes: 200, trimAfterLearners: 1 });
     const a0 = new Acceptor(0, o);
@@ -64,7 +64,7 @@ describe('Regressions from the safety review', () => {
     expect(accepts.map((a) => [a.instance, a.batch])).to.deep.equal([1, 2, 3, 4, 5, 6].map((i) => [i, batches[i]]));
   });
 
-  it('2 (liveness): a leader whose phase-1 quorum holds no trimmed acceptor moves past the trim point', () => {
+  it('liveness: a leader whose phase-1 quorum holds no trimmed acceptor moves past the trim point', () => {
     // Flexible quorums 2 and 4 of 5. The old leader P1 orders values with A4 down; the trim
     // reaches A0–A2 but not A3.
     const o = options({ proposers: 2, acceptors: 5, phase1Quorum: 2, phase2Quorum: 4, trimAfterLearners: 1, trimKeepInstances: 2, batchMaxValues: 1 });
@@ -99,7 +99,7 @@ describe('Regressions from the safety review', () => {
     expect(p1.isLeader).to.equal(true); // (it was simply cut off: it never heard it was deposed)
   });
 
-  it('3 (exactly-once): a restarted client gets a session key never issued before, by construction', () => {
+  it('exactly-once: a restarted client gets a session key never issued before, by construction', () => {
     const o = options({ proposers: 1, acceptors: 3 });
     const net = new MiniNet();
     for (const i of [0, 1, 2]) net.add(new Acceptor(i, o));
@@ -120,7 +120,7 @@ describe('Regressions from the safety review', () => {
     expect(net.delivered.get(learner)!.map((d) => d.value)).to.deep.equal(Array.from({ length: 50 }, (_, i) => `life-${i}`));
   });
 
-  it('4 (bounded state): a value of a retired session is refused with SESSION_EXPIRED and never delivered twice', () => {
+  it('bounded state: a value of a retired session is refused with SESSION_EXPIRED and never delivered twice', () => {
     const o = options({ proposers: 1, acceptors: 3, sessionIdleInstances: 64, batchMaxValues: 1 });
     const net = new MiniNet();
     for (const i of [0, 1, 2]) net.add(new Acceptor(i, o));
@@ -151,7 +151,7 @@ describe('Regressions from the safety review', () => {
     expect(quiet.pendingCount).to.equal(0);
   });
 
-  describe('5 (election)', () => {
+  describe('election', () => {
     it('a client backs off unless the acks are its own (covered in core.test.ts), and a deposed higher id does not unseat the leader', () => {
       const o = options({ proposers: 2, acceptors: 3 });
       const p0 = new Proposer(0, o, { incarnation: 1, random: () => 0.5 });
