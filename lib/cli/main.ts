@@ -107,32 +107,39 @@ async function openAcceptorDir(s: Setup, id: number): Promise<DurableAcceptor> {
   }
 }
 
+/**
+ * The role instance a command line names. A durable acceptor's storage failure ends the process
+ * (exit 1): the disk no longer backs its answers, so it must never answer again.
+ */
+async function buildRole(s: Setup, group: Group, id: number): Promise<Hosted & { readonly client?: Client }> {
+  const { options, tag } = s;
+  switch (group) {
+    case 'acceptors': {
+      if (s.inv.values['data-dir'] === undefined) return { role: new Acceptor(id, options) };
+      const durable = await openAcceptorDir(s, id);
+      return {
+        role: durable.acceptor,
+        storage: durable.storage((err) => {
+          stderr(`${tag} storage failed, stopping: ${(err as Error).message}`);
+          process.exit(1);
+        }),
+      };
+    }
+    case 'proposers': return { role: new Proposer(id, options, { incarnation: randomInt(0, INCARNATION_SPACE), random: Math.random }) };
+    case 'learners': return { role: new Learner(id, options) };
+    case 'clients': {
+      const client = new Client(id, options, { nonce: () => randomBytes(16).toString('hex') });
+      return { role: client, client };
+    }
+  }
+}
+
 async function run(s: Setup): Promise<void> {
   const { inv, options, transport, tag, log } = s;
-  let durable: DurableAcceptor | undefined;
-  let client: Client | undefined;
   let stdinClient: StdinClient | undefined;
-  const hosted: Hosted[] = [];
-  const roleOf = async (group: Group, id: number): Promise<Hosted> => {
-    switch (group) {
-      case 'acceptors': {
-        if (s.inv.values['data-dir'] === undefined) return { role: new Acceptor(id, options) };
-        durable = await openAcceptorDir(s, id);
-        return {
-          role: durable.acceptor,
-          storage: durable.storage((err) => {
-            host.halt();
-            stderr(`${tag} storage failed, stopping: ${(err as Error).message}`);
-            process.exit(1);
-          }),
-        };
-      }
-      case 'proposers': return { role: new Proposer(id, options, { incarnation: randomInt(0, INCARNATION_SPACE), random: Math.random }) };
-      case 'learners': return { role: new Learner(id, options) };
-      case 'clients': return { role: (client = new Client(id, options, { nonce: () => randomBytes(16).toString('hex') })) };
-    }
-  };
-  for (const group of inv.roles) hosted.push(await roleOf(group, internalId(group, inv.id, { acceptors: options.acceptors, proposers: options.proposers })));
+  const hosted: (Hosted & { readonly client?: Client })[] = [];
+  for (const group of inv.roles) hosted.push(await buildRole(s, group, internalId(group, inv.id, { acceptors: options.acceptors, proposers: options.proposers })));
+  const client = hosted.find((h) => h.client)?.client;
   const onReady = (_role: Role, ready: Ready): void => {
     printDeliveries(ready.deliveries);
     stdinClient?.complete(ready.completions);

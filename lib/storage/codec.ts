@@ -114,85 +114,91 @@ const isWellFormed = (s: string): boolean =>
 
 /** Encodes one record as a complete frame (header and body). */
 export function encodeRecord(r: AcceptorRecord): Buffer {
-  let bodyBytes: number;
-  // Strings are measured once and encoded in the second pass.
-  let kinds: number[] | undefined;
-  let lengths: number[] | undefined;
   switch (r.kind) {
-    case 'promise': bodyBytes = 1 + 16; break;
-    case 'trim': {
-      bodyBytes = 1 + 24 + 4;
-      for (const c of r.snapshot.clients) bodyBytes += 28 + 8 * c.above.length;
-      break;
-    }
-    case 'accept': {
-      bodyBytes = 1 + 24 + 4;
-      kinds = new Array<number>(r.batch.length);
-      lengths = new Array<number>(r.batch.length);
-      for (let i = 0; i < r.batch.length; i++) {
-        const v = r.batch[i]!.value;
-        let kind: number;
-        let len: number;
-        if (typeof v === 'string') {
-          if (isWellFormed(v)) { kind = UTF8; len = Buffer.byteLength(v, 'utf8'); } else { kind = UTF16; len = v.length * 2; }
-        } else if (v instanceof Uint8Array) {
-          kind = BYTES; len = v.byteLength;
-        } else {
-          throw new TypeError(`submission ${i} of instance ${r.instance}: value must be a string or Uint8Array`);
-        }
-        kinds[i] = kind;
-        lengths[i] = len;
-        bodyBytes += 21 + len;
-      }
-      break;
-    }
+    case 'promise': return encodePromise(r);
+    case 'trim': return encodeTrim(r);
+    case 'accept': return encodeAccept(r);
     default: throw new TypeError(`unknown record kind ${(r as { kind: unknown }).kind}`);
   }
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
-  let at = FRAME_HEADER_BYTES;
-  switch (r.kind) {
-    case 'promise':
-      frame[at++] = PROMISE;
-      at = writeU64(frame, r.ballot.round, at);
-      at = writeU64(frame, r.ballot.node, at);
-      break;
-    case 'trim': {
-      frame[at++] = TRIM;
-      const { instance, position, nextClient, clients } = r.snapshot;
-      at = writeU64(frame, instance, at);
-      at = writeU64(frame, position, at);
-      at = writeU64(frame, nextClient, at);
-      frame.writeUInt32LE(clients.length, at); at += 4;
-      for (const c of clients) {
-        at = writeU64(frame, c.client, at);
-        at = writeU64(frame, c.low, at);
-        at = writeU64(frame, c.active, at);
-        frame.writeUInt32LE(c.above.length, at); at += 4;
-        for (const seq of c.above) at = writeU64(frame, seq, at);
-      }
-      break;
+}
+
+/** A frame with room for `bodyBytes`, and the offset where the body starts. */
+function newFrame(bodyBytes: number): [Buffer, number] {
+  return [Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes), FRAME_HEADER_BYTES];
+}
+
+function encodePromise(r: Extract<AcceptorRecord, { kind: 'promise' }>): Buffer {
+  const bodyBytes = 1 + 16;
+  let [frame, at] = newFrame(bodyBytes);
+  frame[at++] = PROMISE;
+  at = writeU64(frame, r.ballot.round, at);
+  writeU64(frame, r.ballot.node, at);
+  writeFrameHeader(frame, bodyBytes);
+  return frame;
+}
+
+function encodeTrim(r: Extract<AcceptorRecord, { kind: 'trim' }>): Buffer {
+  const { instance, position, nextClient, clients } = r.snapshot;
+  let bodyBytes = 1 + 24 + 4;
+  for (const c of clients) bodyBytes += 28 + 8 * c.above.length;
+  let [frame, at] = newFrame(bodyBytes);
+  frame[at++] = TRIM;
+  at = writeU64(frame, instance, at);
+  at = writeU64(frame, position, at);
+  at = writeU64(frame, nextClient, at);
+  frame.writeUInt32LE(clients.length, at); at += 4;
+  for (const c of clients) {
+    at = writeU64(frame, c.client, at);
+    at = writeU64(frame, c.low, at);
+    at = writeU64(frame, c.active, at);
+    frame.writeUInt32LE(c.above.length, at); at += 4;
+    for (const seq of c.above) at = writeU64(frame, seq, at);
+  }
+  writeFrameHeader(frame, bodyBytes);
+  return frame;
+}
+
+/** How each value of a batch is stored, and its length in bytes; strings are measured once. */
+function measureValues(r: Extract<AcceptorRecord, { kind: 'accept' }>): { kinds: number[]; lengths: number[]; bytes: number } {
+  const kinds = new Array<number>(r.batch.length);
+  const lengths = new Array<number>(r.batch.length);
+  let bytes = 0;
+  for (let i = 0; i < r.batch.length; i++) {
+    const v = r.batch[i]!.value;
+    if (typeof v === 'string') {
+      if (isWellFormed(v)) { kinds[i] = UTF8; lengths[i] = Buffer.byteLength(v, 'utf8'); } else { kinds[i] = UTF16; lengths[i] = v.length * 2; }
+    } else if (v instanceof Uint8Array) {
+      kinds[i] = BYTES; lengths[i] = v.byteLength;
+    } else {
+      throw new TypeError(`submission ${i} of instance ${r.instance}: value must be a string or Uint8Array`);
     }
-    case 'accept':
-      frame[at++] = ACCEPT;
-      at = writeU64(frame, r.instance, at);
-      at = writeU64(frame, r.ballot.round, at);
-      at = writeU64(frame, r.ballot.node, at);
-      frame.writeUInt32LE(r.batch.length, at); at += 4;
-      for (let i = 0; i < r.batch.length; i++) {
-        const s = r.batch[i]!;
-        at = writeU64(frame, s.client, at);
-        at = writeU64(frame, s.seq, at);
-        const kind = kinds![i]!;
-        const len = lengths![i]!;
-        frame[at++] = kind;
-        frame.writeUInt32LE(len, at); at += 4;
-        const v = s.value;
-        if (kind === UTF8) frame.write(v as string, at, len, 'utf8');
-        else if (kind === UTF16) frame.write(v as string, at, len, 'utf16le');
-        else frame.set(v as Uint8Array, at);
-        at += len;
-      }
-      break;
+    bytes += 21 + lengths[i]!;
+  }
+  return { kinds, lengths, bytes };
+}
+
+function encodeAccept(r: Extract<AcceptorRecord, { kind: 'accept' }>): Buffer {
+  const { kinds, lengths, bytes } = measureValues(r);
+  const bodyBytes = 1 + 24 + 4 + bytes;
+  let [frame, at] = newFrame(bodyBytes);
+  frame[at++] = ACCEPT;
+  at = writeU64(frame, r.instance, at);
+  at = writeU64(frame, r.ballot.round, at);
+  at = writeU64(frame, r.ballot.node, at);
+  frame.writeUInt32LE(r.batch.length, at); at += 4;
+  for (let i = 0; i < r.batch.length; i++) {
+    const s = r.batch[i]!;
+    at = writeU64(frame, s.client, at);
+    at = writeU64(frame, s.seq, at);
+    const kind = kinds[i]!;
+    const len = lengths[i]!;
+    frame[at++] = kind;
+    frame.writeUInt32LE(len, at); at += 4;
+    const v = s.value;
+    if (kind === UTF8) frame.write(v as string, at, len, 'utf8');
+    else if (kind === UTF16) frame.write(v as string, at, len, 'utf16le');
+    else frame.set(v as Uint8Array, at);
+    at += len;
   }
   writeFrameHeader(frame, bodyBytes);
   return frame;
@@ -222,69 +228,84 @@ export function readFrame(b: Buffer, at: number): FrameRead {
   return { ok: true, body, end: start + len };
 }
 
+/** Where decoding a record body stands. */
+interface Cursor {
+  readonly body: Buffer;
+  at: number;
+}
+
+function u64(c: Cursor): number {
+  const n = readU64(c.body, c.at);
+  c.at += 8;
+  return n;
+}
+
+function u32(c: Cursor): number {
+  const n = c.body.readUInt32LE(c.at);
+  c.at += 4;
+  return n;
+}
+
+function ballotOf(c: Cursor): Ballot {
+  const round = u64(c);
+  return { round, node: u64(c) };
+}
+
 /** Decodes a checked record body. Throws RangeError on a malformed body. */
 export function decodeRecord(body: Buffer): AcceptorRecord {
-  let at = 1;
-  const ballotAt = (): Ballot => {
-    const round = readU64(body, at);
-    const node = readU64(body, at + 8);
-    at += 16;
-    return { round, node };
-  };
+  const c: Cursor = { body, at: 1 };
   let record: AcceptorRecord;
   switch (body[0]) {
-    case PROMISE:
-      record = { kind: 'promise', ballot: ballotAt() };
-      break;
-    case TRIM: {
-      const instance = readU64(body, at);
-      const position = readU64(body, at + 8);
-      const nextClient = readU64(body, at + 16);
-      const count = body.readUInt32LE(at + 24);
-      at += 28;
-      if (count > (body.length - at) / 28) throw new RangeError(`client count ${count} exceeds record size`);
-      const clients = new Array<ClientMark>(count);
-      for (let i = 0; i < count; i++) {
-        const client = readU64(body, at);
-        const low = readU64(body, at + 8);
-        const active = readU64(body, at + 16);
-        const n = body.readUInt32LE(at + 24);
-        at += 28;
-        if (n > (body.length - at) / 8) throw new RangeError(`above count ${n} exceeds record size`);
-        const above = new Array<number>(n);
-        for (let k = 0; k < n; k++, at += 8) above[k] = readU64(body, at);
-        clients[i] = { client, low, above, active };
-      }
-      record = { kind: 'trim', snapshot: { instance, position, nextClient, clients } };
-      break;
-    }
-    case ACCEPT: {
-      const instance = readU64(body, at); at += 8;
-      const ballot = ballotAt();
-      const count = body.readUInt32LE(at); at += 4;
-      if (count > (body.length - at) / 21) throw new RangeError(`batch count ${count} exceeds record size`);
-      const batch = new Array<Submission>(count);
-      for (let i = 0; i < count; i++) {
-        const client = readU64(body, at);
-        const seq = readU64(body, at + 8);
-        const kind = body[at + 16];
-        const len = body.readUInt32LE(at + 17);
-        at += 21;
-        if (len > body.length - at) throw new RangeError(`value length ${len} exceeds record size`);
-        let value: string | Uint8Array;
-        if (kind === UTF8) value = body.toString('utf8', at, at + len);
-        else if (kind === UTF16) value = body.toString('utf16le', at, at + len);
-        else if (kind === BYTES) value = new Uint8Array(body.subarray(at, at + len)); // a copy: owns its memory
-        else throw new RangeError(`unknown value kind ${kind}`);
-        at += len;
-        batch[i] = { client, seq, value };
-      }
-      record = { kind: 'accept', instance, ballot, batch };
-      break;
-    }
-    default:
-      throw new RangeError(`unknown record type ${body[0]}`);
+    case PROMISE: record = { kind: 'promise', ballot: ballotOf(c) }; break;
+    case TRIM: record = decodeTrim(c); break;
+    case ACCEPT: record = decodeAccept(c); break;
+    default: throw new RangeError(`unknown record type ${body[0]}`);
   }
-  if (at !== body.length) throw new RangeError(`${body.length - at} trailing bytes in record`);
+  if (c.at !== body.length) throw new RangeError(`${body.length - c.at} trailing bytes in record`);
   return record;
+}
+
+function decodeTrim(c: Cursor): AcceptorRecord {
+  const instance = u64(c);
+  const position = u64(c);
+  const nextClient = u64(c);
+  const count = u32(c);
+  if (count > (c.body.length - c.at) / 28) throw new RangeError(`client count ${count} exceeds record size`);
+  const clients = new Array<ClientMark>(count);
+  for (let i = 0; i < count; i++) {
+    const client = u64(c);
+    const low = u64(c);
+    const active = u64(c);
+    const n = u32(c);
+    if (n > (c.body.length - c.at) / 8) throw new RangeError(`above count ${n} exceeds record size`);
+    const above = new Array<number>(n);
+    for (let k = 0; k < n; k++) above[k] = u64(c);
+    clients[i] = { client, low, above, active };
+  }
+  return { kind: 'trim', snapshot: { instance, position, nextClient, clients } };
+}
+
+function decodeAccept(c: Cursor): AcceptorRecord {
+  const instance = u64(c);
+  const ballot = ballotOf(c);
+  const count = u32(c);
+  const body = c.body;
+  if (count > (body.length - c.at) / 21) throw new RangeError(`batch count ${count} exceeds record size`);
+  const batch = new Array<Submission>(count);
+  for (let i = 0; i < count; i++) {
+    const client = u64(c);
+    const seq = u64(c);
+    const kind = body[c.at++];
+    const len = u32(c);
+    const at = c.at;
+    if (len > body.length - at) throw new RangeError(`value length ${len} exceeds record size`);
+    let value: string | Uint8Array;
+    if (kind === UTF8) value = body.toString('utf8', at, at + len);
+    else if (kind === UTF16) value = body.toString('utf16le', at, at + len);
+    else if (kind === BYTES) value = new Uint8Array(body.subarray(at, at + len)); // a copy: owns its memory
+    else throw new RangeError(`unknown value kind ${kind}`);
+    c.at = at + len;
+    batch[i] = { client, seq, value };
+  }
+  return { kind: 'accept', instance, ballot, batch };
 }
