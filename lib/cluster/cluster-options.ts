@@ -75,7 +75,16 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
   debug?: boolean | ((line: string) => void);
   /** How long a worker may take to start, in ms. Default 15000. */
   startTimeoutMs?: number;
+  /**
+   * How role instances are placed on worker threads. `role` (default): one worker per instance.
+   * `replica`: worker i hosts proposer i, acceptor i, learner i and client i (those that exist)
+   * with one `RoleHost` and one bus endpoint, as one process per host would; fewer threads, and
+   * `kill`/`restart` of any member takes its whole replica down and up (events for each member).
+   */
+  workers?: WorkerPlacement;
 }
+
+export type WorkerPlacement = 'role' | 'replica';
 
 /** @internal `ClusterOptions` checked, with every default filled in. */
 export interface ResolvedClusterOptions<T> {
@@ -90,6 +99,7 @@ export interface ResolvedClusterOptions<T> {
   readonly startTimeoutMs: number;
   readonly replayKeepValues: number;
   readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
+  readonly workers: WorkerPlacement;
 }
 
 function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -140,8 +150,9 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, dataDir, sync, ...protocolRest
+    replayKeepValues, dataDir, sync, workers, ...protocolRest
   } = options;
+  if (workers !== undefined && workers !== 'role' && workers !== 'replica') throw new ConfigurationError(`workers must be 'role' or 'replica', got ${String(workers)}`);
   const durable = resolveDurable(dataDir, sync);
   if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');
   const learnerCount = count('learners', learners, 1, 1, 64);
@@ -169,5 +180,6 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
     startTimeoutMs: count('startTimeoutMs', startTimeoutMs, 15_000, 1, 600_000),
     replayKeepValues: count('replayKeepValues', replayKeepValues, 1 << 16, 1, 1 << 30),
     durable,
+    workers: workers ?? 'role',
   };
 }

@@ -146,18 +146,18 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     return this.streams.add(learner, options, this.workers.runningControl('learners', learner));
   }
 
-  /** Status of every worker (down ones report `running: false`). */
+  /** Status of every role instance (those whose worker is down report `running: false`). */
   async status(): Promise<WorkerStatus[]> {
     if (this.stopped) throw new ClusterStoppedError('status()');
-    return this.workers.askAll('status', (control) => control.status(), ({ group, id }): WorkerStatus => ({ group, id, running: false }));
+    return this.workers.askAll('status', (control, { group, id }) => control.status(group, id), ({ group, id, worker }): WorkerStatus => ({ group, id, running: false, worker }));
   }
 
-  /** Counters of every worker (role and transport), and the clients' queues. */
+  /** Counters of every role instance (role, and its worker's transport), and the clients' queues. */
   async metrics(): Promise<ClusterMetrics> {
     if (this.stopped) throw new ClusterStoppedError('metrics()');
     const workers = await this.workers.askAll(
       'metrics',
-      async (control, { group, id }): Promise<WorkerMetrics> => ({ group, id, running: true, metrics: await control.metrics() }),
+      async (control, { group, id }): Promise<WorkerMetrics> => ({ group, id, running: true, metrics: await control.metrics(group, id) }),
       ({ group, id, running }): WorkerMetrics => ({ group, id, running }),
     );
     return { workers, clients: this.clients.map((c) => ({ id: c.id, outstanding: c.outstanding, queued: c.queued })), leader: this.leader };

@@ -1,8 +1,10 @@
 /**
- * The role workers of one cluster: starting each one (a fresh incarnation every time), watching
- * it until it is ready, killing, restarting and stopping it, and keeping acceptors' state across
+ * The workers of one cluster: starting each one (a fresh incarnation every time), watching it
+ * until it is ready, killing, restarting and stopping it, and keeping acceptors' state across
  * those lives — on disk in their data directories (whose locks a terminated worker leaves
- * behind), or, for in-memory acceptors, handed over from `kill` to `restart`.
+ * behind), or, for in-memory acceptors, handed over from `kill` to `restart`. A worker hosts one
+ * role instance, or (placement `replica`) every role instance with one id; the API addresses
+ * members, and a member's worker is what starts and stops.
  */
 import { randomInt } from 'node:crypto';
 import { join as joinPath } from 'node:path';
@@ -15,7 +17,7 @@ import type { FaultSettings } from '../transport/bus.js';
 import { releaseDataDirLock } from '../runtime/durable-acceptor.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { portEndpoint } from './worker-endpoint.js';
-import type { SubmitReply, WorkerControl, WorkerEvent, WorkerInit } from './worker-protocol.js';
+import type { HostedRole, SubmitReply, WorkerControl, WorkerEvent, WorkerInit } from './worker-protocol.js';
 import { AcceptorStateLostError, ClusterError, MemberStateError, WorkerExitedError, WorkerStartError } from './errors.js';
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
@@ -36,6 +38,8 @@ export interface Member {
   readonly group: Group;
   readonly id: number;
   readonly running: boolean;
+  /** The name of the worker that hosts it. */
+  readonly worker: string;
 }
 
 /** @internal What the supervisor reports to its cluster. */
@@ -55,9 +59,22 @@ export interface SupervisorHooks {
 /** @internal The resolved options a worker is started with. */
 export type WorkerSettings = Omit<ResolvedClusterOptions<unknown>, 'codec' | 'maxOutstanding'>;
 
-interface Slot {
+/** One role instance, as the API addresses it. */
+interface MemberSlot {
   readonly group: Group;
   readonly id: number;
+  /** The worker that hosts it. */
+  readonly worker: WorkerSlot;
+  /** In-memory acceptors: the state `kill` saved; `lost` once an acceptor crashed without saving. */
+  saved?: AcceptorState;
+  lost?: boolean;
+}
+
+/** One worker thread and the members it hosts. */
+interface WorkerSlot {
+  /** For logs and errors: `learners/1`, or `replica 1`. */
+  readonly name: string;
+  readonly members: MemberSlot[];
   state: 'down' | 'starting' | 'running';
   worker?: Worker;
   control?: Remote<WorkerControl>;
@@ -65,66 +82,76 @@ interface Slot {
   submitPort?: MessagePort;
   exited?: Promise<number>;
   exitReason?: ExitReason;
-  /** In-memory acceptors: the state `kill` saved; `lost` once an acceptor crashed without saving. */
-  saved?: AcceptorState;
-  lost?: boolean;
 }
 
 /** Race a control call against the worker's exit and a timeout (the timer is always cleared). */
-function withDeadline<R>(slot: Slot, call: Promise<R>, ms: number, what: string): Promise<R> {
+function withDeadline<R>(member: MemberSlot, call: Promise<R>, ms: number, what: string): Promise<R> {
   let timer: NodeJS.Timeout | undefined;
-  const exited = slot.exited;
+  const exited = member.worker.exited;
   return Promise.race([
     call,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ClusterError('ERR_PAXOS_TIMEOUT', `${slot.group}/${slot.id}: ${what} timed out after ${ms} ms`)), ms); }),
-    ...(exited ? [exited.then((): never => { throw new WorkerExitedError(slot.group, slot.id); })] : []),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ClusterError('ERR_PAXOS_TIMEOUT', `${member.group}/${member.id}: ${what} timed out after ${ms} ms`)), ms); }),
+    ...(exited ? [exited.then((): never => { throw new WorkerExitedError(member.group, member.id); })] : []),
   ]).finally(() => clearTimeout(timer));
 }
+
+const GROUP_ORDER = ['acceptors', 'learners', 'proposers', 'clients'] as const;
 
 /** @internal */
 export class Supervisor {
   /** Every worker, in start order. */
-  private readonly slots: Slot[] = [];
-  /** The same workers by group and id (`submitPort` is asked once per submitted value). */
-  private readonly byGroup: Record<Group, Slot[]> = { acceptors: [], learners: [], proposers: [], clients: [] };
+  private readonly workers: WorkerSlot[] = [];
+  /** Every member, by group and id (`submitPort` is asked once per submitted value). */
+  private readonly byGroup: Record<Group, MemberSlot[]> = { acceptors: [], learners: [], proposers: [], clients: [] };
   /** The bus faults every worker starts with: those of `Cluster.start`, then the last `setFaults`. */
   private faults: FaultSettings | undefined;
 
   constructor(private readonly clusterId: string, private readonly config: WorkerSettings, private readonly hooks: SupervisorHooks) {
     this.faults = config.faults;
-    for (const group of ['acceptors', 'learners', 'proposers', 'clients'] as const) {
-      for (let id = 0; id < config.topology[group]; id++) this.byGroup[group].push({ group, id, state: 'down' });
-      this.slots.push(...this.byGroup[group]);
+    const replicas = new Map<number, WorkerSlot>();
+    for (const group of GROUP_ORDER) {
+      for (let id = 0; id < config.topology[group]; id++) {
+        let worker = config.workers === 'replica' ? replicas.get(id) : undefined;
+        if (!worker) {
+          worker = { name: config.workers === 'replica' ? `replica ${id}` : `${group}/${id}`, members: [], state: 'down' };
+          this.workers.push(worker);
+          if (config.workers === 'replica') replicas.set(id, worker);
+        }
+        const member: MemberSlot = { group, id, worker };
+        worker.members.push(member);
+        this.byGroup[group].push(member);
+      }
     }
   }
 
   /** Start every worker; resolves once all are running, rejects with the first `WorkerStartError`. */
   async startAll(): Promise<void> {
-    await Promise.all(this.slots.map((s) => this.spawn(s)));
+    await Promise.all(this.workers.map((w) => this.spawn(w)));
   }
 
-  /** The control API of a running worker; undefined while it is down or starting. Throws `RangeError` for no such member. */
+  /** The control API of a running member's worker; undefined while it is down or starting. Throws `RangeError` for no such member. */
   runningControl(group: Group, id: number): Remote<WorkerControl> | undefined {
-    const slot = this.slot(group, id);
-    return slot.state === 'running' ? slot.control : undefined;
+    const { worker } = this.member(group, id);
+    return worker.state === 'running' ? worker.control : undefined;
   }
 
-  /** The submission port of a running client worker; undefined while it is down or starting. */
+  /** The submission port of a running client's worker; undefined while it is down or starting. */
   submitPort(client: number): MessagePort | undefined {
-    const slot = this.slot('clients', client);
-    return slot.state === 'running' ? slot.submitPort : undefined;
+    const { worker } = this.member('clients', client);
+    return worker.state === 'running' ? worker.submitPort : undefined;
   }
 
   /**
-   * Make the same control call on every worker (2 s each). `fallback` answers for a worker that
-   * is down, or that fails, times out or exits meanwhile.
+   * Make the same control call for every member (2 s each). `fallback` answers for a member whose
+   * worker is down, or that fails, times out or exits meanwhile.
    */
   askAll<R>(what: string, call: (control: Remote<WorkerControl>, member: Member) => Promise<R>, fallback: (member: Member) => R): Promise<R[]> {
-    return Promise.all(this.slots.map(async (slot) => {
-      const member = (): Member => ({ group: slot.group, id: slot.id, running: slot.state === 'running' });
-      if (slot.state !== 'running' || !slot.control) return fallback(member());
+    const members = this.workers.flatMap((w) => w.members);
+    return Promise.all(members.map(async (m) => {
+      const member = (): Member => ({ group: m.group, id: m.id, running: m.worker.state === 'running', worker: m.worker.name });
+      if (m.worker.state !== 'running' || !m.worker.control) return fallback(member());
       try {
-        return await withDeadline(slot, call(slot.control, member()), 2000, what);
+        return await withDeadline(m, call(m.worker.control, member()), 2000, what);
       } catch {
         return fallback(member());
       }
@@ -135,40 +162,48 @@ export class Supervisor {
   async setFaults(settings: FaultSettings): Promise<boolean> {
     this.faults = settings;
     // A worker that exits meanwhile gets the settings when it restarts.
-    const results = await this.askAll('setFaults', (control) => control.setFaults(settings), () => true);
+    const results = await Promise.all(this.workers.map(async (w) => {
+      if (w.state !== 'running' || !w.control) return true;
+      try {
+        return await withDeadline(w.members[0]!, w.control.setFaults(settings), 2000, 'setFaults');
+      } catch {
+        return true;
+      }
+    }));
     return !results.includes(false);
   }
 
-  /** Crash a running worker; an in-memory acceptor first hands its state over for `restart`. */
+  /** Crash a running member's worker; an in-memory acceptor first hands its state over for `restart`. */
   async kill(group: Group, id: number): Promise<void> {
-    const slot = this.slot(group, id);
-    if (slot.state !== 'running') throw new MemberStateError(slot.group, id, 'is not running');
-    slot.exitReason = 'killed';
-    if (this.handsOver(slot)) await this.saveState(slot);
-    this.log(`kill ${slot.group}/${id}`);
-    await this.terminate(slot);
+    const { worker } = this.member(group, id);
+    if (worker.state !== 'running') throw new MemberStateError(group, id, 'is not running');
+    worker.exitReason = 'killed';
+    const acceptor = worker.members.find((m) => this.handsOver(m));
+    if (acceptor) await this.saveState(acceptor);
+    this.log(`kill ${worker.name}`);
+    await this.terminate(worker);
   }
 
-  /** Start a worker that is down again; refuses an in-memory acceptor whose state was lost. */
+  /** Start a member's worker that is down again; refuses an in-memory acceptor whose state was lost. */
   async restart(group: Group, id: number): Promise<void> {
-    const slot = this.slot(group, id);
-    if (slot.state !== 'down') throw new MemberStateError(slot.group, id, 'is already running');
-    if (this.handsOver(slot) && (slot.lost || !slot.saved)) throw new AcceptorStateLostError(id);
+    const { worker } = this.member(group, id);
+    if (worker.state !== 'down') throw new MemberStateError(group, id, 'is already running');
+    for (const m of worker.members) if (this.handsOver(m) && (m.lost || !m.saved)) throw new AcceptorStateLostError(m.id);
     // A durable acceptor's terminated worker could not release its directory lock; its state is on disk.
-    await this.releaseLock(slot);
-    this.log(`restart ${slot.group}/${id}`);
-    await this.spawn(slot);
+    await this.releaseLocks(worker);
+    this.log(`restart ${worker.name}`);
+    await this.spawn(worker);
   }
 
   /** Stop every worker that is up, and release durable acceptors' directory locks. */
   async stopAll(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.stop(slot)));
+    await Promise.all(this.workers.map((w) => this.stop(w)));
   }
 
-  private slot(group: Group, id: number): Slot {
-    const slot = Number.isInteger(id) ? this.byGroup[group][id] : undefined;
-    if (!slot) throw new RangeError(`no ${group}/${String(id)}; the cluster has ${this.config.topology[group]} ${group}`);
-    return slot;
+  private member(group: Group, id: number): MemberSlot {
+    const member = Number.isInteger(id) ? this.byGroup[group][id] : undefined;
+    if (!member) throw new RangeError(`no ${group}/${String(id)}; the cluster has ${this.config.topology[group]} ${group}`);
+    return member;
   }
 
   private log(line: string): void {
@@ -176,26 +211,26 @@ export class Supervisor {
   }
 
   /** Ask a worker to stop (2 s), give it 1 s to exit on its own, then terminate it. */
-  private async stop(slot: Slot): Promise<void> {
-    if (slot.state === 'down' || !slot.worker) return;
-    slot.exitReason = 'stopped';
+  private async stop(w: WorkerSlot): Promise<void> {
+    if (w.state === 'down' || !w.worker) return;
+    w.exitReason = 'stopped';
     let graceMs = 0;
-    if (slot.state === 'running' && slot.control) {
+    if (w.state === 'running' && w.control) {
       try {
-        await withDeadline(slot, slot.control.stop(), 2000, 'stop');
+        await withDeadline(w.members[0]!, w.control.stop(), 2000, 'stop');
         graceMs = 1000;
       } catch {
         // terminate below regardless
       }
     }
-    await this.terminate(slot, graceMs);
-    await this.releaseLock(slot);
+    await this.terminate(w, graceMs);
+    await this.releaseLocks(w);
   }
 
   /** Terminate a worker, after letting it exit on its own for up to `graceMs`. */
-  private async terminate(slot: Slot, graceMs = 0): Promise<void> {
-    const worker = slot.worker;
-    const exited = slot.exited;
+  private async terminate(w: WorkerSlot, graceMs = 0): Promise<void> {
+    const worker = w.worker;
+    const exited = w.exited;
     if (!worker || !exited) return;
     if (graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -209,36 +244,36 @@ export class Supervisor {
     await exited;
   }
 
-  private spawn(slot: Slot): Promise<void> {
+  private spawn(w: WorkerSlot): Promise<void> {
     const control = new MessageChannel();
-    const submit = slot.group === 'clients' ? new MessageChannel() : undefined;
-    const init = this.workerInit(slot, control.port2, submit?.port2);
+    const client = w.members.find((m) => m.group === 'clients');
+    const submit = client ? new MessageChannel() : undefined;
+    const init = this.workerInit(w, control.port2, submit?.port2);
     const worker = new Worker(WORKER_URL, { workerData: init, transferList: submit ? [control.port2, submit.port2] : [control.port2] });
-    slot.worker = worker;
-    slot.state = 'starting';
-    slot.exitReason = undefined;
-    slot.controlPort = control.port1;
-    slot.control = wrap<WorkerControl>(portEndpoint(control.port1));
-    slot.submitPort = submit?.port1;
-    submit?.port1.on('message', (reply: SubmitReply) => this.hooks.reply(slot.id, reply));
-    slot.exited = new Promise<number>((resolve) => worker.once('exit', resolve));
-    return this.watch(slot, worker);
+    w.worker = worker;
+    w.state = 'starting';
+    w.exitReason = undefined;
+    w.controlPort = control.port1;
+    w.control = wrap<WorkerControl>(portEndpoint(control.port1));
+    w.submitPort = submit?.port1;
+    if (client) submit!.port1.on('message', (reply: SubmitReply) => this.hooks.reply(client.id, reply));
+    w.exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    return this.watch(w, worker);
   }
 
-  private workerInit(slot: Slot, control: MessagePort, submit: MessagePort | undefined): WorkerInit {
+  private workerInit(w: WorkerSlot, control: MessagePort, submit: MessagePort | undefined): WorkerInit {
     return {
-      group: slot.group,
-      id: slot.id,
+      roles: w.members.map((m) => ({
+        group: m.group, id: m.id, incarnation: randomInt(0, INCARNATION_SPACE), durable: this.store(m), restored: m.saved,
+      })),
+      name: w.name,
       clusterId: this.clusterId,
       topology: this.config.topology,
       protocol: this.config.protocol,
       tickMs: this.config.tickMs,
       replayKeepValues: this.config.replayKeepValues,
-      durable: this.store(slot),
-      incarnation: randomInt(0, INCARNATION_SPACE),
       transport: this.config.transport,
       faults: this.faults,
-      restored: slot.saved,
       debug: this.config.log !== undefined,
       control,
       submit,
@@ -246,7 +281,8 @@ export class Supervisor {
   }
 
   /** Resolve once the worker reports ready; reject with `WorkerStartError` if it throws, exits or stays silent first. */
-  private watch(slot: Slot, worker: Worker): Promise<void> {
+  private watch(w: WorkerSlot, worker: Worker): Promise<void> {
+    const first = w.members[0]!;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => fail(`no ready signal within ${this.config.startTimeoutMs} ms`), this.config.startTimeoutMs);
@@ -255,39 +291,41 @@ export class Supervisor {
         settled = true;
         clearTimeout(timer);
         void worker.terminate();
-        reject(new WorkerStartError(slot.group, slot.id, reason));
+        reject(new WorkerStartError(first.group, first.id, w.members.length > 1 ? `${w.name}: ${reason}` : reason));
       };
       worker.on('message', (event: WorkerEvent) => {
-        if (event.type !== 'ready') this.onEvent(slot, event);
+        if (event.type !== 'ready') this.onEvent(event);
         else if (!settled) {
           settled = true;
           clearTimeout(timer);
-          this.onReady(slot);
+          this.onReady(w);
           resolve();
         }
       });
       worker.on('error', (err) => {
         if (!settled) fail(err.message);
-        else this.hooks.error(Object.assign(err, { group: slot.group, id: slot.id }));
+        else this.hooks.error(Object.assign(err, { group: first.group, id: first.id }));
       });
       worker.once('exit', (code) => {
         if (!settled) fail(`exited with code ${code} while starting`);
-        this.onExit(slot, worker, code);
+        this.onExit(w, worker, code);
       });
     });
   }
 
-  private onReady(slot: Slot): void {
-    slot.state = 'running';
-    // The acceptor holds its state again; the next kill saves a fresh copy.
-    slot.saved = undefined;
-    if (slot.group === 'learners') this.hooks.learnerReady(slot.id, slot.control!);
+  private onReady(w: WorkerSlot): void {
+    w.state = 'running';
+    for (const m of w.members) {
+      // The acceptor holds its state again; the next kill saves a fresh copy.
+      m.saved = undefined;
+      if (m.group === 'learners') this.hooks.learnerReady(m.id, w.control!);
+    }
   }
 
-  private onEvent(slot: Slot, event: Exclude<WorkerEvent, { type: 'ready' }>): void {
+  private onEvent(event: Exclude<WorkerEvent, { type: 'ready' }>): void {
     switch (event.type) {
       case 'leader':
-        if (slot.group === 'proposers') this.hooks.leader(slot.id, event.leading, event.ballot);
+        this.hooks.leader(event.proposer, event.leading, event.ballot);
         break;
       case 'log':
         this.log(event.line);
@@ -295,51 +333,55 @@ export class Supervisor {
     }
   }
 
-  private onExit(slot: Slot, worker: Worker, code: number): void {
-    if (slot.worker !== worker) return;
-    const reason: ExitReason = slot.exitReason ?? 'crashed';
-    slot.state = 'down';
-    slot.worker = undefined;
-    slot.control = undefined;
-    slot.controlPort?.close();
-    slot.controlPort = undefined;
-    slot.submitPort?.close();
-    slot.submitPort = undefined;
-    if (reason === 'crashed' && this.handsOver(slot)) this.loseState(slot);
-    this.hooks.exit({ group: slot.group, id: slot.id, code, reason });
+  private onExit(w: WorkerSlot, worker: Worker, code: number): void {
+    if (w.worker !== worker) return;
+    const reason: ExitReason = w.exitReason ?? 'crashed';
+    w.state = 'down';
+    w.worker = undefined;
+    w.control = undefined;
+    w.controlPort?.close();
+    w.controlPort = undefined;
+    w.submitPort?.close();
+    w.submitPort = undefined;
+    for (const m of w.members) {
+      if (reason === 'crashed' && this.handsOver(m)) this.loseState(m);
+      this.hooks.exit({ group: m.group, id: m.id, code, reason });
+    }
   }
 
   // ------------------------------------------------------------------ acceptors' state across lives
 
-  /** Where a durable acceptor keeps its state, `<dataDir>/acceptor-<i>`; undefined for every other worker. */
-  private store(slot: Slot): WorkerInit['durable'] {
+  /** Where a durable acceptor keeps its state, `<dataDir>/acceptor-<i>`; undefined for every other member. */
+  private store(m: MemberSlot): HostedRole['durable'] {
     const durable = this.config.durable;
-    return slot.group === 'acceptors' && durable ? { dir: joinPath(durable.dataDir, `acceptor-${slot.id}`), sync: durable.sync } : undefined;
+    return m.group === 'acceptors' && durable ? { dir: joinPath(durable.dataDir, `acceptor-${m.id}`), sync: durable.sync } : undefined;
   }
 
   /** An in-memory acceptor: its state survives a `kill` only by being handed to the next worker. */
-  private handsOver(slot: Slot): boolean {
-    return slot.group === 'acceptors' && !this.config.durable;
+  private handsOver(m: MemberSlot): boolean {
+    return m.group === 'acceptors' && !this.config.durable;
   }
 
-  /** Freeze the acceptor and keep its state for `restart`; if that fails, the state is lost. */
-  private async saveState(slot: Slot): Promise<void> {
+  /** Freeze the acceptor's worker and keep its state for `restart`; if that fails, the state is lost. */
+  private async saveState(m: MemberSlot): Promise<void> {
     try {
-      slot.saved = await withDeadline(slot, slot.control!.freeze(), 5000, 'freeze');
+      m.saved = await withDeadline(m, m.worker.control!.freeze(), 5000, 'freeze');
     } catch (e) {
-      this.loseState(slot);
-      this.hooks.error(new ClusterError('ERR_PAXOS_ACCEPTOR_STATE_LOST', `acceptors/${slot.id}: could not save state on kill: ${(e as Error).message}`));
+      this.loseState(m);
+      this.hooks.error(new ClusterError('ERR_PAXOS_ACCEPTOR_STATE_LOST', `acceptors/${m.id}: could not save state on kill: ${(e as Error).message}`));
     }
   }
 
-  private loseState(slot: Slot): void {
-    slot.saved = undefined;
-    slot.lost = true;
+  private loseState(m: MemberSlot): void {
+    m.saved = undefined;
+    m.lost = true;
   }
 
   /** A worker terminated before it closed its store leaves its directory lock behind; release it once the worker is gone. */
-  private async releaseLock(slot: Slot): Promise<void> {
-    const store = this.store(slot);
-    if (store) await releaseDataDirLock(store.dir);
+  private async releaseLocks(w: WorkerSlot): Promise<void> {
+    for (const m of w.members) {
+      const store = this.store(m);
+      if (store) await releaseDataDirLock(store.dir);
+    }
   }
 }

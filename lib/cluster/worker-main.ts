@@ -1,7 +1,7 @@
 /**
- * Entry point of one role worker: builds its roles from `workerData`, hosts them with a
- * `RoleHost` over the configured transport (the bus by default) and exposes the `WorkerControl`
- * API over comlink. What each Ready carries decides where it goes (deliveries to the learned
+ * Entry point of one worker: builds its roles from `workerData` (one role, or a replica's set),
+ * hosts them with one `RoleHost` over the configured transport (the bus by default) and exposes
+ * the `WorkerControl` API over comlink. What each Ready carries decides where it goes (deliveries to the learned
  * feed, completions to the submission port, leadership to the main thread); nothing here asks
  * which role it holds. Loaded by `Cluster` as compiled JS from `dist/`.
  */
@@ -13,7 +13,7 @@ import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
 import { LearnedFeed } from './learned-feed.js';
 import { SubmitPort } from './submit-port.js';
-import { openDurableAcceptor } from '../runtime/durable-acceptor.js';
+import { type DurableAcceptor, openDurableAcceptor } from '../runtime/durable-acceptor.js';
 import { type Hosted, RoleHost } from '../runtime/role-host.js';
 import { Acceptor, type AcceptorState } from '../protocol/acceptor.js';
 import { formatBallot } from '../protocol/ballot.js';
@@ -24,72 +24,82 @@ import { Proposer } from '../protocol/proposer.js';
 import type { Ready, Role } from '../protocol/role.js';
 import type { FaultControllable, FaultSettings } from '../transport/bus.js';
 import { createTransport } from '../runtime/worker-transport.js';
-import type { WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import type { HostedRole, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import type { Group } from '../protocol/messages.js';
 
 const init = workerData as WorkerInit;
 const options = resolveOptions(init.protocol);
 const post = (event: WorkerEvent) => parentPort!.postMessage(event);
 const log = (line: string) => { if (init.debug) post({ type: 'log', line }); };
-const name = `${init.group}/${init.id}`;
-
-// A durable acceptor recovers from its directory (corruption or a held lock fail the start).
-const durable = init.durable ? await openDurableAcceptor(init.id, options, init.durable.dir, init.durable.sync) : undefined;
+const name = init.name;
 
 /** The acceptor this worker hosts, if any: `freeze()` returns its state. */
 let acceptor: Acceptor | undefined;
+/** A durable acceptor's directory, closed on shutdown. */
+let durable: DurableAcceptor | undefined;
 let feed: LearnedFeed | undefined;
-let learnerRole: Learner | undefined;
+let client: Client | undefined;
 let submitPort: SubmitPort | undefined;
-let clientRole: Client | undefined;
 
-function build(): Hosted {
-  switch (init.group) {
-    case 'proposers': return { role: new Proposer(init.id, options, { incarnation: init.incarnation, random: Math.random }) };
+/** Builds one hosted role; a durable acceptor recovers from its directory (corruption or a held lock fail the start). */
+async function build(spec: HostedRole): Promise<Hosted> {
+  const { group, id } = spec;
+  switch (group) {
+    case 'proposers': return { role: new Proposer(id, options, { incarnation: spec.incarnation, random: Math.random }) };
     case 'acceptors':
-      if (durable) {
+      if (spec.durable) {
+        durable = await openDurableAcceptor(id, options, spec.durable.dir, spec.durable.sync);
         acceptor = durable.acceptor;
         return {
           role: acceptor,
           storage: durable.storage((err) => {
             // The disk no longer backs our answers: stop answering for good; the cluster sees a crash.
-            host.halt();
-            log(`${name}: storage failed, stopping: ${(err as Error).message}`);
+            log(`${name}: acceptors/${id} storage failed, stopping: ${(err as Error).message}`);
             process.exit(1);
           }),
         };
       }
-      return { role: (acceptor = new Acceptor(init.id, options, init.restored)) };
-    case 'learners':
-      learnerRole = new Learner(init.id, options);
-      feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learnerRole!.position);
-      return { role: learnerRole };
+      return { role: (acceptor = new Acceptor(id, options, spec.restored)) };
+    case 'learners': {
+      const learner = new Learner(id, options);
+      feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position);
+      return { role: learner };
+    }
     case 'clients':
-      clientRole = new Client(init.id, options, { nonce: () => randomBytes(16).toString('hex') });
-      return { role: clientRole };
+      client = new Client(id, options, { nonce: () => randomBytes(16).toString('hex') });
+      return { role: client };
   }
 }
 
 function onReady(role: Role, ready: Ready): void {
   for (const gap of ready.gaps) {
     feed?.skip(gap);
-    log(`${name}: positions ${gap.fromPosition}..${gap.toPosition - 1} were trimmed before it caught up`);
+    log(`${role.group}/${role.id}: positions ${gap.fromPosition}..${gap.toPosition - 1} were trimmed before it caught up`);
   }
-  feed?.add(ready.deliveries);
+  if (ready.deliveries.length) feed?.add(ready.deliveries);
   if (ready.completions.length) submitPort?.complete(ready.completions);
   if (ready.leadership) {
     const { leading, ballot } = ready.leadership;
-    post({ type: 'leader', leading, ballot });
+    post({ type: 'leader', proposer: role.id, leading, ballot });
     log(`${role.group}/${role.id} ${leading ? 'leads' : 'stopped leading'} with ballot ${formatBallot(ballot)}`);
   }
 }
 
-const hosted = build();
+if (new Set(init.roles.map((r) => r.group)).size !== init.roles.length) throw new Error(`${name}: at most one role of each group per worker`);
+const hosted: Hosted[] = [];
+for (const spec of init.roles) hosted.push(await build(spec));
 const transport = await createTransport(init.transport, {
-  endpoint: { group: init.group, id: init.id }, topology: init.topology, clusterId: init.clusterId, faults: init.faults,
+  members: init.roles.map(({ group, id }) => ({ group, id })), topology: init.topology, clusterId: init.clusterId, faults: init.faults,
 });
-const host = new RoleHost([hosted], transport, { now: () => performance.now(), tickMs: init.tickMs, onReady });
-if (init.submit && clientRole) submitPort = new SubmitPort(init.submit, clientRole, host);
+const host = new RoleHost(hosted, transport, { now: () => performance.now(), tickMs: init.tickMs, onReady });
+if (init.submit && client) submitPort = new SubmitPort(init.submit, client, host);
 let running = true;
+
+function hostedRole(group: Group, id: number): Role {
+  const role = host.roles.find((r) => r.group === group && r.id === id);
+  if (!role) throw new Error(`${name} does not host ${group}/${id}`);
+  return role;
+}
 
 async function shutdown(): Promise<void> {
   if (!running) return;
@@ -101,12 +111,12 @@ async function shutdown(): Promise<void> {
 }
 
 const control: WorkerControl = {
-  status(): WorkerStatus {
-    const { ballot, ...status } = hosted.role.status();
-    return { group: init.group, id: init.id, running, ...status, ...(ballot ? { ballot: formatBallot(ballot) } : {}) };
+  status(group: Group, id: number): WorkerStatus {
+    const { ballot, ...status } = hostedRole(group, id).status();
+    return { group, id, running, worker: name, ...status, ...(ballot ? { ballot: formatBallot(ballot) } : {}) };
   },
-  metrics(): Record<string, number> {
-    const out: Record<string, number> = { ...hosted.role.counters(), ...feed?.counters() };
+  metrics(group: Group, id: number): Record<string, number> {
+    const out: Record<string, number> = { ...hostedRole(group, id).counters(), ...(group === 'learners' ? feed?.counters() : {}) };
     for (const [k, v] of Object.entries(transport.metrics ?? {})) out[`transport.${k}`] = v;
     // Busy time of this thread's event loop since it started (ms): where the CPU goes.
     out.eventLoopActiveMs = Math.round(performance.eventLoopUtilization().active);
@@ -122,7 +132,7 @@ const control: WorkerControl = {
     return true;
   },
   subscribe(port: MessagePort, from: number): void {
-    if (!feed) throw new Error(`${init.group} do not learn values`);
+    if (!feed) throw new Error(`${name} hosts no learner`);
     feed.subscribe(port, from);
     log(`${name}: iterator from ${from}`);
   },
@@ -140,4 +150,4 @@ const control: WorkerControl = {
 expose(control, portEndpoint(init.control));
 await host.start();
 post({ type: 'ready' });
-log(`${name} started (incarnation ${init.incarnation}${init.restored ? `, restored ${init.restored.accepted.length} accepted instances` : ''})`);
+log(`${name} started: ${init.roles.map((r) => `${r.group}/${r.id} (incarnation ${r.incarnation}${r.restored ? `, restored ${r.restored.accepted.length} accepted instances` : ''})`).join(', ')}`);

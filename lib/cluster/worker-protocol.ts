@@ -16,26 +16,34 @@ import type { SyncPolicy } from '../storage/types.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
 import type { TransportSpec } from '../runtime/worker-transport.js';
 
-export interface WorkerInit {
+/** One role instance a worker hosts. */
+export interface HostedRole {
   readonly group: Group;
   readonly id: number;
+  /** Proposer ballots and client keys: unique per worker life. */
+  readonly incarnation: number;
+  /** Acceptors with a data directory: persist there before answering, recover from it. */
+  readonly durable?: { readonly dir: string; readonly sync: SyncPolicy };
+  /** Acceptor state to restart with (crash-stop with stable storage). */
+  readonly restored?: AcceptorState;
+}
+
+export interface WorkerInit {
+  /** The role instances this worker hosts (one `RoleHost`, one transport endpoint): at most one per group. */
+  readonly roles: readonly HostedRole[];
+  /** Names the worker in logs, e.g. `learners/1` or `replica 1`. */
+  readonly name: string;
   readonly clusterId: string;
   readonly topology: BusTopology;
   readonly protocol: ProtocolOptions;
   readonly tickMs: number;
   /** Learners with trimming: newest delivered values kept for replays. */
   readonly replayKeepValues: number;
-  /** Proposer ballots and client keys: unique per worker life. */
-  readonly incarnation: number;
   readonly transport?: TransportSpec;
   readonly faults?: FaultSettings;
-  /** Acceptors with a data directory: persist there before answering, recover from it. */
-  readonly durable?: { readonly dir: string; readonly sync: SyncPolicy };
-  /** Acceptor state to restart with (crash-stop with stable storage). */
-  readonly restored?: AcceptorState;
   readonly debug: boolean;
   readonly control: MessagePort;
-  /** Clients only. */
+  /** Workers that host a client. */
   readonly submit?: MessagePort;
 }
 
@@ -43,6 +51,8 @@ export interface WorkerStatus {
   readonly group: Group;
   readonly id: number;
   readonly running: boolean;
+  /** The worker thread that hosts it: `<group>/<id>`, or `replica <id>` (`workers: 'replica'`). */
+  readonly worker: string;
   /** Proposers: whether it currently leads, and its ballot as `round.proposer.incarnation`. */
   readonly leading?: boolean;
   readonly ballot?: string;
@@ -55,9 +65,10 @@ export interface WorkerStatus {
 
 /** The comlink API each worker exposes on its control port. */
 export interface WorkerControl {
-  status(): WorkerStatus;
-  /** Role counters plus transport counters (prefixed `transport.`). */
-  metrics(): Record<string, number>;
+  /** The status of the hosted role `group`/`id`. */
+  status(group: Group, id: number): WorkerStatus;
+  /** The hosted role's counters plus the worker's transport counters (prefixed `transport.`). */
+  metrics(group: Group, id: number): Record<string, number>;
   /** Change bus faults. Returns false when the transport has no fault injection. */
   setFaults(settings: FaultSettings): boolean;
   /** Learners: stream delivered values from `from` on through `port` (see `StreamRequest`). */
@@ -73,7 +84,7 @@ export interface WorkerControl {
 
 export type WorkerEvent =
   | { readonly type: 'ready' }
-  | { readonly type: 'leader'; readonly leading: boolean; readonly ballot: Ballot }
+  | { readonly type: 'leader'; readonly proposer: number; readonly leading: boolean; readonly ballot: Ballot }
   | { readonly type: 'log'; readonly line: string };
 
 /** Main → client worker: values to submit, with the ids the replies will use. */

@@ -10,8 +10,8 @@ import { ConfigurationError } from '../protocol/options.js';
 
 /** What a transport factory learns about the member it serves. */
 export interface TransportContext {
-  /** The member this transport carries messages for. */
-  readonly endpoint: Endpoint;
+  /** The members this transport carries messages for (every role the worker hosts). */
+  readonly members: readonly Endpoint[];
   /** Group sizes of the whole cluster. */
   readonly topology: BusTopology;
   /** Unique per cluster (the bus uses it to name its channels). */
