@@ -5,47 +5,33 @@
  * values in the same order, every value once.
  */
 import { expect } from 'chai';
-import { CONFIG, NetLab, countLines, netnsSkipReason } from '../kit/netns.js';
+import { CONFIG, countLines, labPerTest } from '../kit/netns.js';
 import { seededRandom } from '../kit/random.js';
 import { totalOrderProblems } from '../kit/total-order.js';
 import { poll, sleep } from '../kit/wait.js';
 import { SERVER_LEAD_MS, exitProblems, randomValues } from './classic.js';
 
-const skipReason = netnsSkipReason();
 const VALUES = 2_000;
 
 describe('one process hosting several roles (CLI, UDP multicast in namespaces)', function () {
   this.timeout(60_000);
-  let lab: NetLab | undefined;
-
-  before(function () {
-    if (skipReason) {
-      console.log(`      skipping: ${skipReason}`);
-      this.skip();
-    }
-  });
-
-  afterEach(async function () {
-    const l = lab;
-    lab = undefined;
-    await l?.cleanup(this.currentTest?.state === 'passed');
-  });
+  const openLab = labPerTest();
 
   it('three replica processes (acceptor, proposer and learner each) and a client: every replica learns everything, in one order', async () => {
-    lab = new NetLab('replicas');
+    const lab = openLab('replicas');
     const config = lab.file('paxos.conf', CONFIG);
     const hosts = lab.addBridgedHosts(4);
     const shape = ['--acceptors', '3', '--proposers', '3'];
-    const replicas = [1, 2, 3].map((i) => lab!.spawnPaxos(hosts[i - 1]!.ns, `replica${i}`,
+    const replicas = [1, 2, 3].map((i) => lab.spawnPaxos(hosts[i - 1]!.ns, `replica${i}`,
       ['acceptor,proposer,learner', String(i), config, ...shape, '--interface', hosts[i - 1]!.address]));
     await sleep(SERVER_LEAD_MS);
     const values = randomValues(VALUES, seededRandom(7));
     const input = lab.file('values', values.join('\n') + '\n');
     const client = lab.spawnPaxos(hosts[3]!.ns, 'client1', ['client', '1', config, ...shape, '--interface', hosts[3]!.address], input);
     const learnedAll = await poll(() => replicas.every((r) => countLines(r.stdoutPath) >= VALUES), 20_000, 50);
-    await poll(() => !lab!.isRunning(client), 5_000, 50);
+    await poll(() => !lab.isRunning(client), 5_000, 50);
     await lab.stopAll(3000);
-    const learned = replicas.map((r) => lab!.readLines(r.stdoutPath).lines);
+    const learned = replicas.map((r) => lab.readLines(r.stdoutPath).lines);
     expect(learnedAll, `replicas learned ${learned.map((l) => l.length).join(', ')} of ${VALUES}`).to.equal(true);
     expect(totalOrderProblems({ learned, submitted: values, complete: true, firstLearnerId: 1 })).to.deep.equal([]);
     expect(exitProblems(lab.processes)).to.deep.equal([]);

@@ -11,7 +11,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG, NetLab, countLines, iptablesAvailable, netnsSkipReason } from '../kit/netns.js';
+import { CONFIG, countLines, iptablesAvailable, labPerTest } from '../kit/netns.js';
 import { seededRandom } from '../kit/random.js';
 import { tempDir } from '../kit/temp-dir.js';
 import { poll, sleep } from '../kit/wait.js';
@@ -20,7 +20,6 @@ import {
   describeResult, exitProblems, randomValues, runClassic,
 } from './classic.js';
 
-const skipReason = netnsSkipReason();
 /**
  * At the small default N clients would finish before a fault could hit them mid-stream: fewer
  * values in flight stretch the run so that the crash lands while clients are still sending.
@@ -35,26 +34,10 @@ async function untilLearned(ctx: RunContext, fraction: number, maxMs = 10_000): 
 
 describe('paxos processes over UDP multicast in private network namespaces', function () {
   this.timeout(180_000);
-  let lab: NetLab | undefined;
-
-  before(function () {
-    if (skipReason) {
-      console.log(`      skipping: ${skipReason}`);
-      this.skip();
-    }
-  });
-
-  afterEach(async function () {
-    if (lab) {
-      const l = lab;
-      lab = undefined;
-      await l.cleanup(this.currentTest?.state === 'passed');
-    }
-  });
+  const openLab = labPerTest();
 
   async function scenario(spec: ClassicSpec): Promise<ClassicResult> {
-    lab = new NetLab(spec.label);
-    const result = await runClassic(lab, spec);
+    const result = await runClassic(openLab(spec.label), spec);
     console.log(`      ${spec.label}: ${describeResult(result)}`);
     if (result.problems.length) console.log(`      files kept in ${result.dir}`);
     return result;
@@ -68,8 +51,7 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
   });
 
   it(`a learner that starts after a client finished catches up on everything, the earlier values first${full}`, async () => {
-    lab = new NetLab('catchup');
-    const l = lab;
+    const l = openLab('catchup');
     const ns = l.addNamespace('a');
     const config = l.file('paxos.conf', CONFIG);
     const shape = { clusterAcceptors: 3, clusterProposers: 1 };

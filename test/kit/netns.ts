@@ -358,3 +358,25 @@ export function countLines(path: string): number {
   }
   return state.lines;
 }
+
+/**
+ * Mocha hooks for a suite whose tests each run one lab: the suite skips (with the reason) where
+ * namespaces cannot be made, and each test's lab is cleaned up after it, its files kept if it
+ * failed. Returns the function that opens the current test's lab.
+ */
+export function labPerTest(): (label: string) => NetLab {
+  const reason = netnsSkipReason();
+  let lab: NetLab | undefined;
+  before(function () {
+    if (reason) {
+      console.log(`      skipping: ${reason}`);
+      this.skip();
+    }
+  });
+  afterEach(async function () {
+    const l = lab;
+    lab = undefined;
+    await l?.cleanup(this.currentTest?.state === 'passed');
+  });
+  return (label) => (lab = new NetLab(label));
+}
