@@ -8,7 +8,7 @@ export { RoleHost, orderedStorage, type RoleHostOptions, type Hosted, type HostS
 // In-process cluster (worker threads + bus)
 export {
   Cluster, ClientHandle, roleGroup, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
-  type WorkerMetrics, type ExitReason, type RoleName,
+  type WorkerMetrics, type ExitReason, type RoleName, type WorkerPlacement,
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';

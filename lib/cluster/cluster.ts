@@ -30,7 +30,7 @@ import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learne
 import { ClusterStoppedError, FaultsUnsupportedError } from './errors.js';
 
 export { ClientHandle } from './client-handle.js';
-export { roleGroup, type ClusterFaults, type ClusterOptions, type RoleName } from './cluster-options.js';
+export { roleGroup, type ClusterFaults, type ClusterOptions, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
 
 /** Events of a `Cluster` (eventemitter3: `cluster.on('leader', ...)`). */
