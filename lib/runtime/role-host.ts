@@ -54,6 +54,7 @@ export class RoleHost {
   private stopped = false;
   /** Nothing more leaves: the storage failed. */
   private silenced = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(hosted: readonly (Hosted | Role)[], readonly transport: Transport, private readonly options: RoleHostOptions) {
     this.hosted = hosted.map((h) => ('role' in h ? h : { role: h }));
@@ -121,16 +122,18 @@ export class RoleHost {
   }
 
   /**
-   * Stop ticking and receiving. What the roles produced so far is flushed, answers waiting for
-   * their writes leave once durable, then the transport closes.
+   * Stop ticking and receiving. What the roles produced so far is flushed (unless halted),
+   * answers waiting for their writes leave once durable, then the transport closes. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.flush();
-    this.stopped = true;
-    clearInterval(this.timer);
-    for (const h of this.hosted) await h.storage?.drained?.();
-    await this.transport.close();
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.stopped) this.flush();
+      this.stopped = true;
+      clearInterval(this.timer);
+      for (const h of this.hosted) await h.storage?.drained?.();
+      await this.transport.close();
+    })();
+    return this.stopping;
   }
 
   /** Stop at once and send nothing more: a storage failed, so the disk no longer backs answers. */

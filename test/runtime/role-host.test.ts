@@ -69,4 +69,14 @@ describe('RoleHost', () => {
     pending.shift()!();
     expect(sent.map((m) => m.type), 'a halted host sends nothing more').to.deep.equal(['promise']);
   });
+
+  it('stop() after halt() still closes the transport, once', async () => {
+    let closed = 0;
+    const transport: Transport = { start: () => undefined, send: () => undefined, close: () => { closed++; } };
+    const host = new RoleHost([new Learner(0, options)], transport, { now: () => 0 });
+    await host.start();
+    host.halt();
+    await Promise.all([host.stop(), host.stop()]);
+    expect(closed).to.equal(1);
+  });
 });
