@@ -177,6 +177,19 @@ export const PLANTED_BUGS = [
     from: 'for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;',
     to: 'for (const t of this.lastHeardAcceptor) if (t > -Infinity) heard++;',
   },
+  // ---- the host (the same RoleHost drives workers, CLI processes and the simulator)
+  {
+    name: "host sends an acceptor's answers before its storage released them",
+    file: 'lib/runtime/role-host.ts',
+    from: 'h.storage.persist(ready.writes, () => {\n          if (messages.length && !this.silenced) this.transport.send(from, messages);\n        });',
+    to: 'h.storage.persist(ready.writes, () => undefined);\n        if (messages.length) this.transport.send(from, messages);',
+  },
+  {
+    name: 'host skips a Ready that holds no messages (deliveries and completions alone get lost)',
+    file: 'lib/runtime/role-host.ts',
+    from: 'if (ready === EMPTY_READY) continue;',
+    to: 'if (ready === EMPTY_READY || ready.messages.length === 0) continue;',
+  },
 ];
 
 /** Compile the whole `lib/` tree of `root` into `out` (no type check: the edit is the only change). */
