@@ -1,10 +1,15 @@
 /**
  * paxos-cluster: Multi-Paxos atomic broadcast for Node.js.
+ *
+ * The root export is what an application needs to run a cluster in process: `Cluster`, its
+ * options, events and errors, value codecs. What plugs in lives under subpaths:
+ * - `paxos-cluster/protocol`: the sans-IO core (roles, messages, ballots, options) for embedding;
+ * - `paxos-cluster/host`: `RoleHost` and durable acceptors, to host roles over any transport;
+ * - `paxos-cluster/transport`: the `Transport` interface and the in-process bus;
+ * - `paxos-cluster/udp`: the UDP multicast transport;
+ * - `paxos-cluster/storage`: the durable acceptor log.
  * @packageDocumentation
  */
-export * from './protocol/index.js';
-export { type Transport, type Endpoint, addresses } from './transport/transport.js';
-export { RoleHost, orderedStorage, type RoleHostOptions, type Hosted, type HostStorage } from './runtime/role-host.js';
 // In-process cluster (worker threads + bus)
 export {
   Cluster, ClientHandle, roleGroup, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
@@ -12,21 +17,16 @@ export {
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
+export type { WorkerStatus } from './cluster/worker-protocol.js';
 export {
   ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
   FaultsUnsupportedError, TrimmedError, SessionExpiredError,
 } from './cluster/errors.js';
-export {
-  BusTransport, createBusTransport, busTransportFactory, type BusSettings, type BusTopology, type BusEncoding, type FaultControllable,
-} from './transport/bus.js';
-export { type FaultSettings, type ResolvedFaults, type BusMember, resolveFaults } from './transport/bus-faults.js';
+// Errors and settings that surface through the cluster's API
+export { ConfigurationError, type ProtocolOptions } from './protocol/options.js';
+export { ValueTooLargeError } from './protocol/client.js';
+export { StorageCorruptionError, StorageUnavailableError, DataDirInUseError, type SyncPolicy } from './storage/index.js';
+export type { FaultSettings, BusMember } from './transport/bus-faults.js';
 export type { TransportSpec, TransportFactory, TransportContext } from './runtime/worker-transport.js';
-export type { WorkerStatus } from './cluster/worker-protocol.js';
-// Durable acceptor storage
-export {
-  openAcceptorStore, MemoryAcceptorStore, StorageCorruptionError, StorageUnavailableError, DataDirInUseError, SYNC_POLICIES,
-} from './storage/index.js';
-export type { AcceptorStore, AcceptorStoreOptions, CompactStep, StoreMetrics, SyncPolicy } from './storage/index.js';
-export {
-  openDurableAcceptor, releaseDataDirLock, type DurableAcceptor, type DurableAcceptorSettings, type CompactionPolicy,
-} from './runtime/durable-acceptor.js';
+export type { Transport, Endpoint } from './transport/transport.js';
+export type { Payload } from './protocol/messages.js';

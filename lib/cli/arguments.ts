@@ -70,6 +70,7 @@ Acceptor storage:
 
   --debug                log to stderr (start-up, drops, counters every second)
   --help                 this text
+  --version              the package version
 
 Exit codes: 0 normal end or signal, 1 runtime failure, 2 bad usage or config.`;
 
@@ -102,6 +103,7 @@ const OPTION_SPEC = {
   sync: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 export type OptionValues = Record<string, unknown>;
@@ -124,7 +126,7 @@ export interface Invocation {
   readonly values: OptionValues;
 }
 
-export function parseInvocation(argv: string[]): Invocation | 'help' {
+export function parseInvocation(argv: string[]): Invocation | 'help' | 'version' {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTION_SPEC, allowPositionals: true, strict: true });
@@ -133,6 +135,7 @@ export function parseInvocation(argv: string[]): Invocation | 'help' {
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
+  if (values.version) return 'version';
   if (positionals.length !== 3) throw new UsageError(`expected <role> <id> <config>, got ${positionals.length} argument(s); see --help`);
   const [rolesText, idText, configPath] = positionals as [string, string, string];
   const roles: Group[] = [];

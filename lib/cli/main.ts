@@ -3,6 +3,7 @@
  * `RoleHost` over one UDP multicast transport. See `paxos --help` and docs/network.md.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { onShutdownSignal } from './signals.js';
 import { Acceptor } from '../protocol/acceptor.js';
@@ -23,6 +24,11 @@ import {
 import { ConfigFileError, type PaxosConfig, readConfigFile } from './config-file.js';
 import { printDeliveries, stderr, writeStdout } from './output.js';
 import { StdinClient } from './stdin-client.js';
+
+/** The version in the package's package.json (three levels above dist/lib/cli/). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+}
 
 /** Bad usage or configuration: one line on stderr, exit code 2. */
 function usageFailure(err: unknown): never {
@@ -46,8 +52,8 @@ interface Setup {
 /** Everything the command line decides, checked before anything starts. */
 function configure(argv: string[]): Setup {
   const inv = parseInvocation(argv);
-  if (inv === 'help') {
-    writeStdout(Buffer.from(USAGE + '\n'));
+  if (inv === 'help' || inv === 'version') {
+    writeStdout(Buffer.from((inv === 'help' ? USAGE : packageVersion()) + '\n'));
     process.exit(0);
   }
   const config: PaxosConfig = readConfigFile(inv.configPath);

@@ -14,7 +14,8 @@ import { Proposer } from '../../lib/protocol/proposer.js';
 import type { Delivery, Ready, Role } from '../../lib/protocol/role.js';
 import { type HostStorage, RoleHost } from '../../lib/runtime/role-host.js';
 import { BusTransport } from '../../lib/transport/bus.js';
-import type { Endpoint, Message, Outgoing, Transport } from '../../lib/index.js';
+import type { Message, Outgoing } from '../../lib/protocol/messages.js';
+import type { Endpoint, Transport } from '../../lib/transport/transport.js';
 import { waitFor } from '../kit/wait.js';
 
 const options = resolveOptions({ acceptors: 3, proposers: 3, heartbeatIntervalMs: 10, leaderTimeoutMs: 100 });
