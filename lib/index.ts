@@ -8,7 +8,7 @@
  * - `paxos-cluster/transport`: the `Transport` interface and the in-process bus;
  * - `paxos-cluster/udp`: the UDP multicast transport;
  * - `paxos-cluster/storage`: the durable acceptor log.
- * @packageDocumentation
+ * @module paxos-cluster
  */
 // In-process cluster (worker threads + bus)
 export {

@@ -1,4 +1,7 @@
-/** The sans-IO protocol core: deterministic role state machines and their message vocabulary. */
+/**
+ * The sans-IO protocol core: deterministic role state machines and their message vocabulary.
+ * @module paxos-cluster/protocol
+ */
 export * from './ballot.js';
 export * from './messages.js';
 export * from './options.js';

@@ -1,6 +1,7 @@
 /**
  * Hosting roles (`paxos-cluster/host`): the one `RoleHost` every runtime uses, persist-before-send
  * storage, durable acceptors over a data directory, and transports built from settings.
+ * @module paxos-cluster/host
  */
 export { RoleHost, orderedStorage, type RoleHostOptions, type Hosted, type HostStorage } from './role-host.js';
 export {

@@ -4,6 +4,7 @@
  * for the simulator (`MemoryAcceptorStore`). It stores the core's `AcceptorRecord`s (from
  * `Ready.writes` of an `Acceptor`) and recovers the core's `AcceptorState`. Design and measurements:
  * docs/storage.md; a ready-made durable acceptor for runtimes: lib/runtime/durable-acceptor.ts.
+ * @module paxos-cluster/storage
  */
 export { openAcceptorStore } from './log-store.js';
 export { MemoryAcceptorStore } from './memory-store.js';

@@ -1,6 +1,7 @@
 /**
  * Transports (`paxos-cluster/transport`): the one interface between hosts and whatever moves
  * messages, and the in-process bus with its fault injection. UDP multicast: `paxos-cluster/udp`.
+ * @module paxos-cluster/transport
  */
 export { type Transport, type Endpoint, addresses } from './transport.js';
 export {

@@ -2,6 +2,7 @@
  * The UDP multicast transport (`paxos-cluster/udp`): one multicast group per role, the binary
  * codec with HMAC, coalescing and splitting. Use it with `RoleHost` (`paxos-cluster/host`), or in
  * a cluster's workers through `Cluster.start({ transport: { module: 'paxos-cluster/udp', settings } })`.
+ * @module paxos-cluster/udp
  */
 export {
   UdpMulticastTransport, createUdpMulticastTransport, createTransport, checkBatchFits, maxBatchBytesFor, resolveInterface,
