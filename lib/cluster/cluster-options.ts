@@ -5,7 +5,9 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import type { Group } from '../protocol/messages.js';
-import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
+import {
+  ConfigurationError, PROTOCOL_OPTION_NAMES, type ProtocolOptions, type ResolvedOptions, rejectUnknownOptions, resolveOptions,
+} from '../protocol/options.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
 import { resolveFaults } from '../transport/bus-faults.js';
 import { SYNC_POLICIES, type SyncPolicy } from '../storage/index.js';
@@ -27,7 +29,7 @@ export interface ClusterFaults extends Omit<FaultSettings, 'partition'> {
 }
 
 /** Options of `Cluster.start`. Protocol options (window, batch limits, timeouts) sit at the top level. */
-export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOptions, 'proposers' | 'acceptors' | 'learners'>> {
+export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOptions, 'proposers' | 'acceptors' | 'trimAfterLearners'>> {
   /** Proposers (the highest live id leads). Default 2. */
   proposers?: number;
   /** Acceptors, at most 31. Default 3. */
@@ -85,6 +87,13 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
 }
 
 export type WorkerPlacement = 'role' | 'replica';
+
+/** The options of the cluster itself; the protocol's come on top (`trimAfterLearners` is set from `trim`). */
+const CLUSTER_OPTION_NAMES = [
+  'proposers', 'acceptors', 'learners', 'clients', 'trim', 'replayKeepValues', 'dataDir', 'sync', 'tickMs', 'maxOutstanding', 'codec',
+  'transport', 'faults', 'debug', 'startTimeoutMs', 'workers',
+] as const satisfies readonly (keyof ClusterOptions)[];
+const KNOWN_OPTIONS: readonly string[] = [...CLUSTER_OPTION_NAMES, ...PROTOCOL_OPTION_NAMES.filter((n) => n !== 'trimAfterLearners')];
 
 /** @internal `ClusterOptions` checked, with every default filled in. */
 export interface ResolvedClusterOptions<T> {
@@ -148,6 +157,7 @@ function resolveLog(debug: ClusterOptions['debug']): ResolvedClusterOptions<unkn
 /** @internal Validate `options` (throws `ConfigurationError`) and fill in the defaults. */
 export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedClusterOptions<T> {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
+  rejectUnknownOptions(options, KNOWN_OPTIONS);
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
     replayKeepValues, dataDir, sync, workers, ...protocolRest

@@ -79,6 +79,48 @@ export class ConfigurationError extends Error {
   }
 }
 
+/** Every option `ProtocolOptions` knows (checked against the type, both ways). */
+export const PROTOCOL_OPTION_NAMES = [
+  'proposers', 'acceptors', 'phase1Quorum', 'phase2Quorum', 'window', 'batchMaxValues', 'batchMaxBytes', 'heartbeatIntervalMs',
+  'leaderTimeoutMs', 'retransmitMs', 'clientRetryMs', 'catchupMs', 'catchupMaxInstances', 'trimAfterLearners', 'trimKeepInstances',
+  'sessionIdleInstances', 'maxSessions', 'sessionRenewMs',
+] as const satisfies readonly (keyof ProtocolOptions)[];
+// The other direction: a ProtocolOptions key missing from the list fails to compile here.
+type Unlisted = Exclude<keyof ProtocolOptions, (typeof PROTOCOL_OPTION_NAMES)[number]>;
+const everyOptionListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyOptionListed;
+
+/** Edit distance (insertions, deletions, substitutions, case ignored), for "did you mean". */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Throws `ConfigurationError` for the first key of `options` not in `known` (a typo would
+ * otherwise be ignored silently), naming the closest known option when one is close.
+ */
+export function rejectUnknownOptions(options: object, known: readonly string[], what = 'option'): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const k of known) {
+      const d = distance(key, k);
+      if (d < bestDistance) [best, bestDistance] = [k, d];
+    }
+    const hint = best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean ${best}?` : '';
+    throw new ConfigurationError(`unknown ${what} ${JSON.stringify(key)}${hint}`);
+  }
+}
+
 function positiveInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > max) {
     throw new ConfigurationError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
@@ -88,6 +130,7 @@ function positiveInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER
 
 export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
+  rejectUnknownOptions(options, PROTOCOL_OPTION_NAMES, 'protocol option');
   const acceptors = positiveInt('acceptors', options.acceptors, MAX_ACCEPTORS);
   const proposers = positiveInt('proposers', options.proposers, MAX_PROPOSER_ID);
   const majority = Math.floor(acceptors / 2) + 1;

@@ -33,7 +33,16 @@ describe('Cluster API', function () {
       ['loss above 1', { faults: { loss: 2 } }],
       ['a partition naming an unknown role', { faults: { partition: [{ group: 'leaders', id: 0 }] } }],
       ['a transport without module', { transport: { settings: {} } }],
+      ['an unknown option (a typo)', { acceptor: 3 }],
+      ['the protocol option the cluster sets from trim', { trimAfterLearners: 2 }],
     ];
+    it('names the closest option when one is misspelled', async () => {
+      const err = await Cluster.start({ leaderTimeoutMS: 500 } as never).then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.message).to.equal('unknown option "leaderTimeoutMS"; did you mean leaderTimeoutMs?');
+      const far = await Cluster.start({ colour: 'blue' } as never).then(() => undefined, (e: unknown) => e as Error);
+      expect(far?.message).to.equal('unknown option "colour"');
+    });
+
     for (const [what, options] of invalid) {
       it(`rejects ${what} with ConfigurationError before any worker starts`, async () => {
         const before = threads();
