@@ -20,7 +20,7 @@ export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
 export type { WorkerStatus } from './cluster/worker-protocol.js';
 export {
   ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
-  FaultsUnsupportedError, TrimmedError, SessionExpiredError,
+  FaultsUnsupportedError, TrimmedError, SessionExpiredError, UnknownMemberError, InvalidArgumentError, ValueEncodingError,
 } from './cluster/errors.js';
 // Errors and settings that surface through the cluster's API
 export { ConfigurationError, type ProtocolOptions } from './protocol/options.js';

@@ -27,7 +27,7 @@ import { ClientHandle } from './client-handle.js';
 import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learned.js';
-import { ClusterStoppedError, FaultsUnsupportedError } from './errors.js';
+import { ClusterStoppedError, FaultsUnsupportedError, UnknownMemberError, ValueEncodingError } from './errors.js';
 
 export { ClientHandle } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type RoleName, type WorkerPlacement } from './cluster-options.js';
@@ -131,7 +131,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   /** The handle of client `i`. */
   client(i: number): ClientHandle<T> {
     const handle = this.clients[i];
-    if (!handle) throw new RangeError(`no client ${i}; the cluster has ${this.clients.length}`);
+    if (!handle) throw new UnknownMemberError('clients', i, this.clients.length);
     return handle;
   }
 
@@ -215,7 +215,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   /** @hidden */
   encode(value: T): Payload {
     const payload = this.config.codec.encode(value);
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) throw new TypeError('codec.encode must return a string or Uint8Array');
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) throw new ValueEncodingError('codec.encode must return a string or Uint8Array');
     const size = payloadSize(payload);
     const limit = this.config.protocol.batchMaxBytes - SUBMISSION_OVERHEAD;
     if (size > limit) throw new ValueTooLargeError(size, limit);

@@ -2,6 +2,7 @@
  * Codecs turn application values into what the protocol orders (`string | Uint8Array`) and back.
  */
 import type { Payload } from '../protocol/messages.js';
+import { ValueEncodingError } from './errors.js';
 
 /** Converts application values to payloads on `submit`, and back on `learned()`. */
 export interface ValueCodec<T> {
@@ -13,7 +14,7 @@ export interface ValueCodec<T> {
 export const rawCodec: ValueCodec<Payload> = {
   encode(value: Payload): Payload {
     if (typeof value === 'string' || value instanceof Uint8Array) return value;
-    throw new TypeError(`rawCodec orders only strings and Uint8Arrays, got ${typeof value}`);
+    throw new ValueEncodingError(`rawCodec orders only strings and Uint8Arrays, got ${typeof value}`);
   },
   decode: (payload) => payload,
 };
@@ -36,9 +37,9 @@ export const defaultCodec: ValueCodec<unknown> = {
     try {
       json = JSON.stringify(value);
     } catch (e) {
-      throw new TypeError(`value cannot be encoded as JSON: ${(e as Error).message}`);
+      throw new ValueEncodingError(`value cannot be encoded as JSON: ${(e as Error).message}`);
     }
-    if (json === undefined) throw new TypeError(`value of type ${typeof value} cannot be encoded as JSON`);
+    if (json === undefined) throw new ValueEncodingError(`value of type ${typeof value} cannot be encoded as JSON`);
     return JSON_TAG + json;
   },
   decode(payload: Payload): unknown {

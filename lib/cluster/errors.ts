@@ -94,3 +94,33 @@ export class TrimmedError extends ClusterError {
     this.name = 'TrimmedError';
   }
 }
+
+/**
+ * No such member: `client(i)`, `learned({ learner })`, `kill`/`restart` with an id the cluster
+ * does not have. A `RangeError`, as Node's own out-of-range errors are, with a stable code.
+ */
+export class UnknownMemberError extends RangeError {
+  readonly code = 'ERR_PAXOS_UNKNOWN_MEMBER';
+  constructor(readonly group: Group, readonly id: unknown, size: number) {
+    super(`no ${group}/${String(id)}; the cluster has ${size} ${group}`);
+    this.name = 'UnknownMemberError';
+  }
+}
+
+/** An argument out of its range (e.g. `learned({ from: -1 })`). */
+export class InvalidArgumentError extends RangeError {
+  readonly code = 'ERR_PAXOS_INVALID_ARGUMENT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** The codec cannot turn a submitted value into a payload (`rawCodec` and a non-string, a value JSON cannot hold, ...). */
+export class ValueEncodingError extends TypeError {
+  readonly code = 'ERR_PAXOS_VALUE_ENCODING';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValueEncodingError';
+  }
+}

@@ -8,7 +8,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Remote, transfer } from 'comlink';
 import type { ValueCodec } from './codec.js';
 import type { StreamItem, StreamReply, WorkerControl } from './worker-protocol.js';
-import { TrimmedError } from './errors.js';
+import { InvalidArgumentError, TrimmedError } from './errors.js';
 
 /** One value in the total order, as a learner delivered it. */
 export interface LearnedValue<T> {
@@ -184,9 +184,9 @@ export class LearnedStreams<T> {
   /** A new iterator on `learner`, attached at once if the learner runs (`control`). */
   add(learner: number, options: LearnedOptions, control: Remote<WorkerControl> | undefined): LearnedStream<T> {
     const from = options.from ?? 0;
-    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`from must be a non-negative integer, got ${String(from)}`);
+    if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`from must be a non-negative integer, got ${String(from)}`);
     const hwm = options.highWaterMark ?? 4096;
-    if (!Number.isSafeInteger(hwm) || hwm < 1) throw new RangeError(`highWaterMark must be a positive integer, got ${String(hwm)}`);
+    if (!Number.isSafeInteger(hwm) || hwm < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(hwm)}`);
     const stream = new LearnedStream<T>(learner, from, this.codec, hwm, (s) => this.open.delete(s));
     this.open.add(stream);
     if (control) stream.attach(control);

@@ -18,7 +18,9 @@ import { releaseDataDirLock } from '../runtime/durable-acceptor.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { portEndpoint } from './worker-endpoint.js';
 import type { HostedRole, SubmitReply, WorkerControl, WorkerEvent, WorkerInit } from './worker-protocol.js';
-import { AcceptorStateLostError, ClusterError, MemberStateError, WorkerExitedError, WorkerStartError } from './errors.js';
+import {
+  AcceptorStateLostError, ClusterError, MemberStateError, UnknownMemberError, WorkerExitedError, WorkerStartError,
+} from './errors.js';
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 
@@ -202,7 +204,7 @@ export class Supervisor {
 
   private member(group: Group, id: number): MemberSlot {
     const member = Number.isInteger(id) ? this.byGroup[group][id] : undefined;
-    if (!member) throw new RangeError(`no ${group}/${String(id)}; the cluster has ${this.config.topology[group]} ${group}`);
+    if (!member) throw new UnknownMemberError(group, id, this.config.topology[group]);
     return member;
   }
 

@@ -155,7 +155,7 @@ describe('Cluster API', function () {
 
     it('rejects an unknown learner', async () => {
       const cluster = await startCluster(small);
-      expect(() => cluster.learned({ learner: 2 })).to.throw(RangeError);
+      expect(() => cluster.learned({ learner: 2 })).to.throw(RangeError).with.property('code', 'ERR_PAXOS_UNKNOWN_MEMBER');
     });
   });
 
@@ -170,7 +170,7 @@ describe('Cluster API', function () {
 
     it('rawCodec refuses objects; values over batchMaxBytes reject with ValueTooLargeError', async () => {
       const cluster = await startCluster<unknown>({ ...small, codec: rawCodec as never, batchMaxBytes: 1024 });
-      expect(await cluster.submit({ a: 1 }).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+      expect(await cluster.submit({ a: 1 }).catch((e: unknown) => e)).to.be.instanceOf(TypeError).with.property('code', 'ERR_PAXOS_VALUE_ENCODING');
       const err = await cluster.submit('x'.repeat(2000)).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ValueTooLargeError);
       expect((err as ValueTooLargeError).code).to.equal('ERR_PAXOS_VALUE_TOO_LARGE');
@@ -207,7 +207,7 @@ describe('Cluster API', function () {
       expect(await cluster.kill('acceptors', 0).catch((e: unknown) => e)).to.be.instanceOf(MemberStateError);
       expect(await cluster.restart('acceptor', 1).catch((e: unknown) => e)).to.be.instanceOf(MemberStateError);
       expect(await cluster.kill('leader' as never, 0).catch((e: unknown) => e)).to.be.instanceOf(ConfigurationError);
-      expect(await cluster.kill('acceptor', 7).catch((e: unknown) => e)).to.be.instanceOf(RangeError);
+      expect(await cluster.kill('acceptor', 7).catch((e: unknown) => e)).to.be.instanceOf(RangeError).with.property('code', 'ERR_PAXOS_UNKNOWN_MEMBER');
       await cluster.restart('acceptor', 0);
       expect(await accepted(), 'the restarted acceptor remembers what it accepted').to.equal(acceptedBefore);
       // With acceptors 1 and 2 down, only a quorum that includes the restarted acceptor can decide:
