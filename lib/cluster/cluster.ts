@@ -242,8 +242,17 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
       leader: (proposer, leading, ballot) => this.leaders.claim(proposer, leading, ballot),
       reply: (client, reply) => this.clients[client]?.onReply(reply),
       exit: (exit) => this.onExit(exit),
-      error: (error) => this.emit('error', error),
+      error: (error) => this.reportError(error),
     };
+  }
+
+  /**
+   * Background errors go to `error` listeners; with none, they become a process warning (as an
+   * unhandled `error` event would be noticed in Node), never silence and never a crash.
+   */
+  private reportError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error.message, { type: 'PaxosClusterWarning', code: (error as { code?: string }).code ?? 'ERR_PAXOS_WORKER', detail: 'add a cluster.on(\'error\', ...) listener to handle it' });
   }
 
   private onExit({ group, id, code, reason }: WorkerExit): void {

@@ -19,6 +19,21 @@ describe('Cluster API', function () {
   this.timeout(60_000);
   afterEach(stopAll);
 
+  it('a background error with no error listener becomes a process warning, not silence', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => { if (w.name === 'PaxosClusterWarning') warnings.push(w); };
+    process.on('warning', onWarning);
+    const module = new URL('./fixtures/counting-transport.js', import.meta.url).href;
+    const cluster = await Cluster.start({ transport: { module, export: 'createThrowing', settings: { member: 'learners/0' } } });
+    try {
+      await waitFor(() => warnings.length > 0, 10_000, 'a warning');
+      expect(warnings[0]!.message).to.contain('transport bug');
+    } finally {
+      process.off('warning', onWarning);
+      await cluster.stop();
+    }
+  });
+
   describe('options', () => {
     const invalid: [string, object][] = [
       ['zero acceptors', { acceptors: 0 }],
