@@ -12,7 +12,7 @@
  */
 // In-process cluster (worker threads + bus)
 export {
-  Cluster, ClientHandle, roleGroup, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
+  Cluster, ClientHandle, roleGroup, type SubmitOptions, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
   type WorkerMetrics, type ExitReason, type RoleName, type WorkerPlacement,
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';

@@ -22,6 +22,18 @@ interface Waiting {
   readonly payload: Payload;
   readonly resolve: (position: number) => void;
   readonly reject: (e: Error) => void;
+  /** Its signal aborted: the caller has its rejection; if it still waits for room, it is never sent. */
+  aborted?: boolean;
+}
+
+/** Options of one `submit`. */
+export interface SubmitOptions {
+  /**
+   * Abort the wait: the promise rejects with the signal's reason. A value still waiting for room
+   * under `maxOutstanding` is then never sent; one already sent may still be decided (look for it
+   * in `learned()`), since a proposal cannot be taken back.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Submits values through one client worker. Get one with `cluster.client(i)`. */
@@ -49,10 +61,13 @@ export class ClientHandle<T = unknown> {
    * Waits (without sending) while `maxOutstanding` values of this client are in flight.
    * Rejects with `ClusterStoppedError` after `stop()`, `MemberStateError` while this client is
    * killed, `WorkerExitedError` if the client dies with the value in flight, `ValueTooLargeError`
-   * for a value over `batchMaxBytes`, and a `TypeError` for a value the codec cannot encode.
+   * for a value over `batchMaxBytes`, `ValueEncodingError` for a value the codec cannot encode,
+   * and the signal's reason once `options.signal` aborts.
    */
-  submit(value: T): Promise<number> {
+  submit(value: T, options?: SubmitOptions): Promise<number> {
     if (this.closed) return Promise.reject(new ClusterStoppedError('submit'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     let payload: Payload;
     try {
       payload = this.link.encode(value);
@@ -60,7 +75,7 @@ export class ClientHandle<T = unknown> {
       return Promise.reject(e);
     }
     return new Promise<number>((resolve, reject) => {
-      const entry: Waiting = { payload, resolve, reject };
+      const entry: Waiting = signal ? abortable(payload, resolve, reject, signal) : { payload, resolve, reject };
       if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
       else this.waiting.push(entry);
     });
@@ -125,7 +140,10 @@ export class ClientHandle<T = unknown> {
 
   /** Values settled: let waiting ones take their places, in order. */
   private admit(): void {
-    while (this.waiting.length && this.pending.size < this.maxOutstanding) this.send(this.waiting.shift()!);
+    while (this.waiting.length && this.pending.size < this.maxOutstanding) {
+      const next = this.waiting.shift()!;
+      if (!next.aborted) this.send(next);
+    }
   }
 
   /** Everything submitted this turn goes to the worker as one request. */
@@ -154,4 +172,19 @@ export class ClientHandle<T = unknown> {
     this.pending.delete(id);
     return p;
   }
+}
+
+/** A waiting entry that settles with the signal's reason when it aborts (only values given a signal pay for the listener). */
+function abortable(payload: Payload, resolve: (position: number) => void, reject: (e: Error) => void, signal: AbortSignal): Waiting {
+  const onAbort = (): void => {
+    entry.aborted = true;
+    reject(signal.reason as Error);
+  };
+  const entry: Waiting = {
+    payload,
+    resolve: (position) => { signal.removeEventListener('abort', onAbort); resolve(position); },
+    reject: (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return entry;
 }

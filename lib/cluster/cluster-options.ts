@@ -84,6 +84,8 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
    * `kill`/`restart` of any member takes its whole replica down and up (events for each member).
    */
   workers?: WorkerPlacement;
+  /** `Cluster.start` only: abort the start (workers started so far stop; it rejects with the reason). */
+  signal?: AbortSignal;
 }
 
 export type WorkerPlacement = 'role' | 'replica';
@@ -91,7 +93,7 @@ export type WorkerPlacement = 'role' | 'replica';
 /** The options of the cluster itself; the protocol's come on top (`trimAfterLearners` is set from `trim`). */
 const CLUSTER_OPTION_NAMES = [
   'proposers', 'acceptors', 'learners', 'clients', 'trim', 'replayKeepValues', 'dataDir', 'sync', 'tickMs', 'maxOutstanding', 'codec',
-  'transport', 'faults', 'debug', 'startTimeoutMs', 'workers',
+  'transport', 'faults', 'debug', 'startTimeoutMs', 'workers', 'signal',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 const KNOWN_OPTIONS: readonly string[] = [...CLUSTER_OPTION_NAMES, ...PROTOCOL_OPTION_NAMES.filter((n) => n !== 'trimAfterLearners')];
 
@@ -160,8 +162,9 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   rejectUnknownOptions(options, KNOWN_OPTIONS);
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, dataDir, sync, workers, ...protocolRest
+    replayKeepValues, dataDir, sync, workers, signal, ...protocolRest
   } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigurationError('signal must be an AbortSignal');
   if (workers !== undefined && workers !== 'role' && workers !== 'replica') throw new ConfigurationError(`workers must be 'role' or 'replica', got ${String(workers)}`);
   const durable = resolveDurable(dataDir, sync);
   if (trim !== undefined && typeof trim !== 'boolean') throw new ConfigurationError('trim must be a boolean');

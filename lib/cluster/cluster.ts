@@ -23,13 +23,13 @@ import type { WorkerStatus } from './worker-protocol.js';
 import {
   type ClusterFaults, type ClusterOptions, type ResolvedClusterOptions, type RoleName, normalizeFaults, resolveClusterOptions, roleGroup,
 } from './cluster-options.js';
-import { ClientHandle } from './client-handle.js';
+import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learned.js';
-import { ClusterStoppedError, FaultsUnsupportedError, UnknownMemberError, ValueEncodingError } from './errors.js';
+import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, UnknownMemberError, ValueEncodingError } from './errors.js';
 
-export { ClientHandle } from './client-handle.js';
+export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
 
@@ -75,6 +75,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     this.emit('leader', { proposer, ballot });
   });
   private stopping: Promise<void> | undefined;
+  /** `ready()` calls still waiting: `stop()` rejects them. */
+  private readonly waitingForLeader = new Set<() => void>();
 
   private constructor(private readonly config: ResolvedClusterOptions<T>) {
     super();
@@ -89,16 +91,25 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   /**
    * Validate `options`, then start every worker and resolve once all are running. Invalid options
    * reject with `ConfigurationError` before any worker starts; a worker that fails to start
-   * rejects with `WorkerStartError` after the others were stopped again.
+   * rejects with `WorkerStartError` after the others were stopped again. When `options.signal`
+   * aborts before every worker runs, the workers started so far are stopped and the call rejects
+   * with the signal's reason.
    */
   static async start<T = unknown>(options: ClusterOptions<T> = {}): Promise<Cluster<T>> {
+    const signal = options.signal;
     const cluster = new Cluster<T>(resolveClusterOptions(options));
+    if (signal?.aborted) throw signal.reason;
     cluster.log(`cluster ${cluster.id} starting: ${JSON.stringify(cluster.config.topology)}`);
+    const onAbort = (): void => void cluster.stop();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await cluster.workers.startAll();
+      if (signal?.aborted) throw signal.reason;
     } catch (e) {
       await cluster.stop();
-      throw e;
+      throw signal?.aborted ? signal.reason : e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return cluster;
   }
@@ -124,8 +135,38 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   }
 
   /** Submit through client 0. See `ClientHandle.submit`. */
-  submit(value: T): Promise<number> {
-    return this.clients[0]!.submit(value);
+  submit(value: T, options?: SubmitOptions): Promise<number> {
+    return this.clients[0]!.submit(value, options);
+  }
+
+  /**
+   * Resolves with the leading proposer's id once one leads (at once if one does): from then on
+   * submits are ordered without an election first. Rejects with the signal's reason when
+   * `signal` aborts, with a `ClusterError` (`ERR_PAXOS_TIMEOUT`) after `timeoutMs`, and with
+   * `ClusterStoppedError` if the cluster stops meanwhile.
+   */
+  ready(options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<number> {
+    if (this.stopped) return Promise.reject(new ClusterStoppedError('ready()'));
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (this.leader !== undefined) return Promise.resolve(this.leader);
+    return new Promise<number>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (outcome: () => void): void => {
+        this.off('leader', onLeader);
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        this.waitingForLeader.delete(onStop);
+        outcome();
+      };
+      const onLeader = (): void => { const leader = this.leader; if (leader !== undefined) settle(() => resolve(leader)); };
+      const onAbort = (): void => settle(() => reject(signal!.reason as Error));
+      const onStop = (): void => settle(() => reject(new ClusterStoppedError('ready()')));
+      this.on('leader', onLeader);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = setTimeout(() => settle(() => reject(new ClusterError('ERR_PAXOS_TIMEOUT', `no leader within ${timeoutMs} ms`))), timeoutMs);
+      this.waitingForLeader.add(onStop);
+    });
   }
 
   /** The handle of client `i`. */
@@ -230,6 +271,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     this.log('stopping');
     const stopped = new ClusterStoppedError('submit');
     for (const c of this.clients) c.failAll(stopped);
+    for (const stop of [...this.waitingForLeader]) stop();
     this.streams.endAll();
     await this.workers.stopAll();
     this.log('stopped');

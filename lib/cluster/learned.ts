@@ -32,6 +32,8 @@ export interface LearnedOptions {
   from?: number;
   /** Values the learner may send ahead of consumption. Default 4096. */
   highWaterMark?: number;
+  /** Ends the iteration at once: the pending (or next) `next()` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** @internal */
@@ -74,6 +76,17 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     this.port?.close();
     this.port = undefined;
     this.outstanding = 0;
+  }
+
+  /** The caller's signal aborted: drop what is buffered; the pending (or next) `next()` rejects with `reason`. */
+  abort(reason: Error): void {
+    if (this.finished) return;
+    this.buffer.drain();
+    this.failure = reason;
+    this.detach();
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) w.reject(this.takeFailure());
   }
 
   /** End the iteration (stop, break, return). */
@@ -187,8 +200,18 @@ export class LearnedStreams<T> {
     if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`from must be a non-negative integer, got ${String(from)}`);
     const hwm = options.highWaterMark ?? 4096;
     if (!Number.isSafeInteger(hwm) || hwm < 1) throw new InvalidArgumentError(`highWaterMark must be a positive integer, got ${String(hwm)}`);
-    const stream = new LearnedStream<T>(learner, from, this.codec, hwm, (s) => this.open.delete(s));
+    const signal = options.signal;
+    const onAbort = (): void => stream.abort(signal!.reason as Error);
+    const stream = new LearnedStream<T>(learner, from, this.codec, hwm, (s) => {
+      this.open.delete(s);
+      signal?.removeEventListener('abort', onAbort);
+    });
     this.open.add(stream);
+    if (signal?.aborted) {
+      stream.abort(signal.reason as Error);
+      return stream;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     if (control) stream.attach(control);
     return stream;
   }
