@@ -19,34 +19,15 @@
  * (a file extended but never written) fails it too. Strings that are not well-formed UTF-16
  * (lone surrogates) are stored as UTF-16LE so they round-trip exactly.
  */
-import * as zlib from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import type { Ballot } from '../protocol/ballot.js';
 import type { AcceptorRecord } from '../protocol/acceptor.js';
 import type { ClientMark, Submission } from '../protocol/messages.js';
 
 // ---------------------------------------------------------------------------------------------
-// CRC-32 (IEEE). node:zlib has it from Node 20.15 / 22.2; a table version covers older builds.
-
-let table: Uint32Array | undefined;
-function tableCrc32(data: Uint8Array, value = 0): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = ~value >>> 0;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
-}
-
-const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-/** CRC-32 (IEEE 802.3, as zlib and gzip) of `data`. */
-export const crc32: (data: Uint8Array, value?: number) => number = zlibCrc32 ?? tableCrc32;
-/** The portable implementation, exported so tests can check it against zlib's. */
-export { tableCrc32 };
+// CRC-32 (IEEE 802.3, as zlib and gzip): node:zlib's, present on every Node this package supports
+// (>= 20.15; engines asks for 20.19). The test suite checks it against a table implementation.
+export { crc32 } from 'node:zlib';
 
 // ---------------------------------------------------------------------------------------------
 // File header.
