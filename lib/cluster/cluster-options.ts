@@ -3,6 +3,7 @@
  * filled in) before any worker starts, so invalid options reject with `ConfigurationError` and
  * nothing to clean up.
  */
+import { debuglog } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
 import type { Group } from '../protocol/messages.js';
 import {
@@ -75,6 +76,14 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
    * `PAXOS_DEBUG=1` turns it on too. Default off.
    */
   debug?: boolean | ((line: string) => void);
+  /**
+   * Where diagnostics go, by level: `console` and pino loggers fit (each method is called with
+   * one string). `debug` receives what the debug log says (worker starts, leadership, kills,
+   * restarts, faults, exits); `warn` receives background errors that no `error` listener took
+   * (instead of a process warning). Takes precedence over `debug`. Default: none, unless `debug`,
+   * `PAXOS_DEBUG=1` or `NODE_DEBUG=paxos` asks for the debug log on stderr.
+   */
+  logger?: Logger;
   /** How long a worker may take to start, in ms. Default 15000. */
   startTimeoutMs?: number;
   /**
@@ -90,10 +99,16 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
 
 export type WorkerPlacement = 'role' | 'replica';
 
+/** The levels of a logger the cluster writes to (a subset of `console`'s and pino's). */
+export interface Logger {
+  debug(message: string): void;
+  warn(message: string): void;
+}
+
 /** The options of the cluster itself; the protocol's come on top (`trimAfterLearners` is set from `trim`). */
 const CLUSTER_OPTION_NAMES = [
   'proposers', 'acceptors', 'learners', 'clients', 'trim', 'replayKeepValues', 'dataDir', 'sync', 'tickMs', 'maxOutstanding', 'codec',
-  'transport', 'faults', 'debug', 'startTimeoutMs', 'workers', 'signal',
+  'transport', 'faults', 'debug', 'logger', 'startTimeoutMs', 'workers', 'signal',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 const KNOWN_OPTIONS: readonly string[] = [...CLUSTER_OPTION_NAMES, ...PROTOCOL_OPTION_NAMES.filter((n) => n !== 'trimAfterLearners')];
 
@@ -107,6 +122,8 @@ export interface ResolvedClusterOptions<T> {
   readonly transport: TransportSpec | undefined;
   readonly faults: FaultSettings | undefined;
   readonly log: ((line: string) => void) | undefined;
+  /** Background errors nobody listens for; undefined: a process warning. */
+  readonly warn: ((line: string) => void) | undefined;
   readonly startTimeoutMs: number;
   readonly replayKeepValues: number;
   readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
@@ -149,11 +166,17 @@ function resolveDurable(dataDir: string | undefined, sync: SyncPolicy | undefine
   return dataDir === undefined ? undefined : { dataDir: resolvePath(dataDir), sync: sync ?? 'batch' };
 }
 
-function resolveLog(debug: ClusterOptions['debug']): ResolvedClusterOptions<unknown>['log'] {
+function resolveLog(debug: ClusterOptions['debug'], logger: Logger | undefined): Pick<ResolvedClusterOptions<unknown>, 'log' | 'warn'> {
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') throw new ConfigurationError('debug must be a boolean or a function');
-  if (typeof debug === 'function') return debug;
-  const on = debug === true || (debug === undefined && process.env.PAXOS_DEBUG && process.env.PAXOS_DEBUG !== '0');
-  return on ? (line: string) => process.stderr.write(`[paxos] ${line}\n`) : undefined;
+  if (logger !== undefined) {
+    if (typeof logger !== 'object' || logger === null || typeof logger.debug !== 'function' || typeof logger.warn !== 'function') {
+      throw new ConfigurationError('logger must have debug and warn methods (console and pino loggers do)');
+    }
+    return { log: (line) => logger.debug(line), warn: (line) => logger.warn(line) };
+  }
+  if (typeof debug === 'function') return { log: debug, warn: undefined };
+  const fromEnv = debug === undefined && ((process.env.PAXOS_DEBUG && process.env.PAXOS_DEBUG !== '0') || debuglog('paxos').enabled);
+  return { log: debug === true || fromEnv ? (line: string) => process.stderr.write(`[paxos] ${line}\n`) : undefined, warn: undefined };
 }
 
 /** @internal Validate `options` (throws `ConfigurationError`) and fill in the defaults. */
@@ -162,7 +185,7 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   rejectUnknownOptions(options, KNOWN_OPTIONS);
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, dataDir, sync, workers, signal, ...protocolRest
+    replayKeepValues, dataDir, sync, workers, signal, logger, ...protocolRest
   } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigurationError('signal must be an AbortSignal');
   if (workers !== undefined && workers !== 'role' && workers !== 'replica') throw new ConfigurationError(`workers must be 'role' or 'replica', got ${String(workers)}`);
@@ -184,7 +207,7 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   return {
     protocol,
     topology,
-    log: resolveLog(debug),
+    ...resolveLog(debug, logger),
     tickMs: count('tickMs', tickMs, 5, 1, 1000),
     maxOutstanding: count('maxOutstanding', maxOutstanding, 1024, 1, 1 << 20),
     codec: (codec ?? defaultCodec) as ValueCodec<T>,

@@ -30,7 +30,7 @@ import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learne
 import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, UnknownMemberError, ValueEncodingError } from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
-export { roleGroup, type ClusterFaults, type ClusterOptions, type RoleName, type WorkerPlacement } from './cluster-options.js';
+export { roleGroup, type ClusterFaults, type ClusterOptions, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
 
 /** Events of a `Cluster` (eventemitter3: `cluster.on('leader', ...)`). */
@@ -294,6 +294,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    */
   private reportError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
+    else if (this.config.warn) this.config.warn(`${error.name}: ${error.message}`);
     else process.emitWarning(error.message, { type: 'PaxosClusterWarning', code: (error as { code?: string }).code ?? 'ERR_PAXOS_WORKER', detail: 'add a cluster.on(\'error\', ...) listener to handle it' });
   }
 

@@ -24,6 +24,13 @@ import {
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
 
+/**
+ * The process's Node flags, for the workers too, except `--input-type`: it only applies to code
+ * given with `-e`/`--print`, and a worker refuses to start with it (an app started with
+ * `node --input-type=module -e ...` could otherwise not start a cluster).
+ */
+const WORKER_EXEC_ARGV = process.execArgv.filter((arg, i, all) => !arg.startsWith('--input-type') && all[i - 1] !== '--input-type');
+
 /** Why a worker exited. */
 export type ExitReason = 'killed' | 'stopped' | 'crashed';
 
@@ -251,7 +258,7 @@ export class Supervisor {
     const client = w.members.find((m) => m.group === 'clients');
     const submit = client ? new MessageChannel() : undefined;
     const init = this.workerInit(w, control.port2, submit?.port2);
-    const worker = new Worker(WORKER_URL, { workerData: init, transferList: submit ? [control.port2, submit.port2] : [control.port2] });
+    const worker = new Worker(WORKER_URL, { workerData: init, transferList: submit ? [control.port2, submit.port2] : [control.port2], execArgv: WORKER_EXEC_ARGV });
     w.worker = worker;
     w.state = 'starting';
     w.exitReason = undefined;

@@ -19,6 +19,34 @@ describe('Cluster API', function () {
   this.timeout(60_000);
   afterEach(stopAll);
 
+  it('a logger gets the debug log and the background errors nobody listens for', async () => {
+    const debug: string[] = [];
+    const warn: string[] = [];
+    const module = new URL('./fixtures/counting-transport.js', import.meta.url).href;
+    const cluster = await Cluster.start({
+      logger: { debug: (l: string) => debug.push(l), warn: (l: string) => warn.push(l) },
+      transport: { module, export: 'createThrowing', settings: { member: 'learners/0' } },
+    });
+    try {
+      await waitFor(() => warn.length > 0, 10_000, 'a warning');
+      expect(warn[0]).to.contain('transport bug');
+      expect(debug.some((l) => l.includes('starting'))).to.equal(true);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('NODE_DEBUG=paxos turns the debug log on (stderr)', async () => {
+    const index = new URL('../../lib/index.js', import.meta.url).href;
+    const code = `const { Cluster } = await import(${JSON.stringify(index)}); const c = await Cluster.start({ acceptors: 1, proposers: 1 }); await c.stop();`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_DEBUG: 'paxos', PAXOS_DEBUG: '' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(exit, stderr).to.equal(0);
+    expect(stderr).to.match(/\[paxos\] cluster .* starting/);
+  });
+
   it('a background error with no error listener becomes a process warning, not silence', async () => {
     const warnings: Error[] = [];
     const onWarning = (w: Error): void => { if (w.name === 'PaxosClusterWarning') warnings.push(w); };
@@ -48,6 +76,7 @@ describe('Cluster API', function () {
       ['loss above 1', { faults: { loss: 2 } }],
       ['a partition naming an unknown role', { faults: { partition: [{ group: 'leaders', id: 0 }] } }],
       ['a transport without module', { transport: { settings: {} } }],
+      ['a logger without warn', { logger: { debug: () => undefined } }],
       ['an unknown option (a typo)', { acceptor: 3 }],
       ['the protocol option the cluster sets from trim', { trimAfterLearners: 2 }],
     ];
