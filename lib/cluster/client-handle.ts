@@ -16,6 +16,8 @@ export interface ClientLink<T> {
   encode(value: T): Payload;
   /** The client worker's submission port while the worker runs; undefined otherwise. */
   submitPort(): MessagePort | undefined;
+  /** Values are in flight (`true`) or none are any more (`false`): what the process must stay alive for. */
+  busy(busy: boolean): void;
 }
 
 interface Waiting {
@@ -130,6 +132,7 @@ export class ClientHandle<T = unknown> {
     }
     const id = this.nextId++;
     this.pending.set(id, entry);
+    if (this.pending.size === 1) this.link.busy(true);
     this.outIds.push(id);
     this.outValues.push(entry.payload);
     if (!this.flushScheduled) {
@@ -169,7 +172,7 @@ export class ClientHandle<T = unknown> {
   /** Value `id` leaves the pending ones; undefined if it was settled already. */
   private take(id: number): Waiting | undefined {
     const p = this.pending.get(id);
-    this.pending.delete(id);
+    if (p && this.pending.delete(id) && this.pending.size === 0) this.link.busy(false);
     return p;
   }
 }

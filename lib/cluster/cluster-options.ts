@@ -95,6 +95,12 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
   workers?: WorkerPlacement;
   /** `Cluster.start` only: abort the start (workers started so far stop; it rejects with the reason). */
   signal?: AbortSignal;
+  /**
+   * Let the process exit while the cluster runs, as `timer.unref()` does: its workers and ports
+   * never keep the event loop alive. Without it (the default) a cluster that is never stopped
+   * keeps the process running; call `stop()` or use `await using`. Default false.
+   */
+  unref?: boolean;
 }
 
 export type WorkerPlacement = 'role' | 'replica';
@@ -108,7 +114,7 @@ export interface Logger {
 /** The options of the cluster itself; the protocol's come on top (`trimAfterLearners` is set from `trim`). */
 const CLUSTER_OPTION_NAMES = [
   'proposers', 'acceptors', 'learners', 'clients', 'trim', 'replayKeepValues', 'dataDir', 'sync', 'tickMs', 'maxOutstanding', 'codec',
-  'transport', 'faults', 'debug', 'logger', 'startTimeoutMs', 'workers', 'signal',
+  'transport', 'faults', 'debug', 'logger', 'startTimeoutMs', 'workers', 'signal', 'unref',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 const KNOWN_OPTIONS: readonly string[] = [...CLUSTER_OPTION_NAMES, ...PROTOCOL_OPTION_NAMES.filter((n) => n !== 'trimAfterLearners')];
 
@@ -128,6 +134,7 @@ export interface ResolvedClusterOptions<T> {
   readonly replayKeepValues: number;
   readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
   readonly workers: WorkerPlacement;
+  readonly unref: boolean;
 }
 
 function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -185,8 +192,9 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   rejectUnknownOptions(options, KNOWN_OPTIONS);
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, dataDir, sync, workers, signal, logger, ...protocolRest
+    replayKeepValues, dataDir, sync, workers, signal, logger, unref, ...protocolRest
   } = options;
+  if (unref !== undefined && typeof unref !== 'boolean') throw new ConfigurationError('unref must be a boolean');
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigurationError('signal must be an AbortSignal');
   if (workers !== undefined && workers !== 'role' && workers !== 'replica') throw new ConfigurationError(`workers must be 'role' or 'replica', got ${String(workers)}`);
   const durable = resolveDurable(dataDir, sync);
@@ -217,5 +225,6 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
     replayKeepValues: count('replayKeepValues', replayKeepValues, 1 << 16, 1, 1 << 30),
     durable,
     workers: workers ?? 'role',
+    unref: unref ?? false,
   };
 }

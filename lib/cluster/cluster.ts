@@ -24,6 +24,7 @@ import {
   type ClusterFaults, type ClusterOptions, type ResolvedClusterOptions, type RoleName, normalizeFaults, resolveClusterOptions, roleGroup,
 } from './cluster-options.js';
 import { ClientHandle, type SubmitOptions } from './client-handle.js';
+import { KeepAlive } from './keep-alive.js';
 import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learned.js';
@@ -77,14 +78,18 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   private stopping: Promise<void> | undefined;
   /** `ready()` calls still waiting: `stop()` rejects them. */
   private readonly waitingForLeader = new Set<() => void>();
+  /** With `unref`: what keeps the process alive while the application waits for the cluster. */
+  private readonly keepAlive: KeepAlive;
 
   private constructor(private readonly config: ResolvedClusterOptions<T>) {
     super();
+    this.keepAlive = new KeepAlive(config.unref);
     this.streams = new LearnedStreams(config.codec);
     this.workers = new Supervisor(this.id, config, this.workerHooks());
     this.clients = Array.from({ length: config.topology.clients }, (_, id) => new ClientHandle<T>(id, {
       encode: (value) => this.encode(value),
       submitPort: () => this.workers.submitPort(id),
+      busy: (busy) => (busy ? this.keepAlive.hold() : this.keepAlive.release()),
     }, config.maxOutstanding));
   }
 
@@ -152,7 +157,9 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     if (this.leader !== undefined) return Promise.resolve(this.leader);
     return new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      this.keepAlive.hold();
       const settle = (outcome: () => void): void => {
+        this.keepAlive.release();
         this.off('leader', onLeader);
         signal?.removeEventListener('abort', onAbort);
         clearTimeout(timer);

@@ -324,6 +324,13 @@ export class Supervisor {
 
   private onReady(w: WorkerSlot): void {
     w.state = 'running';
+    if (this.config.unref) {
+      // Only once it runs (the start is awaited), and after every listener is attached: a port
+      // re-refs itself when a first message listener is added.
+      w.worker?.unref();
+      w.controlPort?.unref();
+      w.submitPort?.unref();
+    }
     for (const m of w.members) {
       // The acceptor holds its state again; the next kill saves a fresh copy.
       m.saved = undefined;

@@ -154,6 +154,22 @@ describe('Cluster API', function () {
       expect(await escaped.submit('after').catch((e: unknown) => e)).to.be.instanceOf(ClusterStoppedError);
     });
 
+    it('unref: a cluster never stopped lets the process exit once nothing is awaited', async () => {
+      const script = fileURLToPath(new URL('./fixtures/unref-exit.js', import.meta.url));
+      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      let timer: NodeJS.Timeout | undefined;
+      const code = await new Promise<number | string>((resolve) => {
+        timer = setTimeout(() => { child.kill('SIGKILL'); resolve('did not exit within 20 s'); }, 20_000);
+        child.on('exit', (c) => resolve(c ?? 'signal'));
+      }).finally(() => clearTimeout(timer));
+      expect(code, stderr).to.equal(0);
+      expect(JSON.parse(stdout.trim())).to.deep.equal({ leader: 1, position: 0, members: 7 });
+    });
+
     it('leaves no worker, port or timer behind: the process exits on its own, without unhandled rejections', async () => {
       const script = fileURLToPath(new URL('./fixtures/cluster-exit.js', import.meta.url));
       const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
