@@ -13,7 +13,7 @@
 // In-process cluster (worker threads + bus)
 export {
   Cluster, ClientHandle, roleGroup, type SubmitOptions, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
-  type WorkerMetrics, type ExitReason, type RoleName, type WorkerPlacement, type Logger,
+  type WorkerMetrics, type MetricName, type ExitReason, type RoleName, type WorkerPlacement, type Logger,
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';

@@ -13,6 +13,10 @@
  * submit path, `learned.ts` the iterators, `leader.ts` follows the leader, and
  * `cluster-options.ts` validates the options.
  */
+import type { Acceptor } from '../protocol/acceptor.js';
+import type { Client } from '../protocol/client.js';
+import type { Learner } from '../protocol/learner.js';
+import type { Proposer } from '../protocol/proposer.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { ValueTooLargeError } from '../protocol/client.js';
@@ -45,12 +49,22 @@ export interface ClusterEvents {
 }
 
 /** One worker's counters, as `Cluster.metrics()` reports them. */
+/**
+ * The counter names `metrics()` reports: the role's own (each role reports its subset), a
+ * proposer's embedded learner's (prefixed `learner.`), a learner worker's stream counters, the
+ * worker's transport counters (prefixed `transport.`), and the worker thread's own.
+ */
+export type MetricName =
+  | keyof Proposer['metrics'] | keyof Acceptor['metrics'] | keyof Learner['metrics'] | keyof Client['metrics'] | 'acceptedInstances'
+  | `learner.${keyof Learner['metrics']}` | 'subscriptions' | 'valuesRetained' | 'valuesSkipped'
+  | `transport.${string}` | 'eventLoopActiveMs' | 'heapUsedBytes';
+
 export interface WorkerMetrics {
   readonly group: Group;
   readonly id: number;
   readonly running: boolean;
   /** Role and transport counters; undefined when the worker is down or did not answer. */
-  readonly metrics?: Readonly<Record<string, number>>;
+  readonly metrics?: Readonly<Partial<Record<MetricName, number>>>;
 }
 
 export interface ClusterMetrics {
@@ -99,6 +113,12 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * rejects with `WorkerStartError` after the others were stopped again. When `options.signal`
    * aborts before every worker runs, the workers started so far are stopped and the call rejects
    * with the signal's reason.
+   *
+   * @example
+   * ```ts
+   * await using cluster = await Cluster.start({ proposers: 2, acceptors: 3, learners: 2, clients: 1 });
+   * await cluster.ready();
+   * ```
    */
   static async start<T = unknown>(options: ClusterOptions<T> = {}): Promise<Cluster<T>> {
     const signal = options.signal;
@@ -139,7 +159,15 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     return this.leaders.leader;
   }
 
-  /** Submit through client 0. See `ClientHandle.submit`. */
+  /**
+   * Submit through client 0; resolves with the value's position once decided. See `ClientHandle.submit`.
+   *
+   * @example
+   * ```ts
+   * const position = await cluster.submit({ op: 'set', key: 'k', value: 1 });
+   * const bounded = await cluster.submit('v', { signal: AbortSignal.timeout(5_000) });
+   * ```
+   */
   submit(value: T, options?: SubmitOptions): Promise<number> {
     return this.clients[0]!.submit(value, options);
   }
@@ -149,6 +177,11 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * submits are ordered without an election first. Rejects with the signal's reason when
    * `signal` aborts, with a `ClusterError` (`ERR_PAXOS_TIMEOUT`) after `timeoutMs`, and with
    * `ClusterStoppedError` if the cluster stops meanwhile.
+   *
+   * @example
+   * ```ts
+   * const leader = await cluster.ready({ timeoutMs: 10_000 });
+   * ```
    */
   ready(options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<number> {
     if (this.stopped) return Promise.reject(new ClusterStoppedError('ready()'));
@@ -187,6 +220,13 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * The values one learner delivered, in order, as an async iterator. `from: 0` (the default)
    * replays from the first value. Breaking out of `for await` unsubscribes; `stop()` ends every
    * iterator. The iterator survives `kill`/`restart` of its learner: it resumes where it was.
+   *
+   * @example
+   * ```ts
+   * for await (const { position, value } of cluster.learned({ learner: 1, from: 0 })) {
+   *   apply(value); // every learner yields the same values in the same order
+   * }
+   * ```
    */
   learned(options: LearnedOptions = {}): AsyncIterableIterator<LearnedValue<T>> {
     if (this.stopped) throw new ClusterStoppedError('learned()');
