@@ -1,6 +1,5 @@
 /** The `Cluster` API contract: validation, stop and dispose, iterators, codecs, backpressure, control plane, events. */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -8,6 +7,7 @@ import {
   ValueTooLargeError, TrimmedError, WorkerStartError,
   type LearnedValue,
 } from '../../lib/index.js';
+import { runNode } from '../kit/child.js';
 import { checkBroadcast } from '../kit/total-order.js';
 import { waitFor } from '../kit/wait.js';
 import { collect, errors, startCluster, stopAll, submitAll, values } from './helpers.js';
@@ -39,12 +39,9 @@ describe('Cluster API', function () {
   it('NODE_DEBUG=paxos turns the debug log on (stderr)', async () => {
     const index = new URL('../../lib/index.js', import.meta.url).href;
     const code = `const { Cluster } = await import(${JSON.stringify(index)}); const c = await Cluster.start({ acceptors: 1, proposers: 1 }); await c.stop();`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_DEBUG: 'paxos', PAXOS_DEBUG: '' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(exit, stderr).to.equal(0);
-    expect(stderr).to.match(/\[paxos\] cluster .* starting/);
+    const run = await runNode(['--input-type=module', '-e', code], { env: { ...process.env, NODE_DEBUG: 'paxos', PAXOS_DEBUG: '' } });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.match(/\[paxos\] cluster .* starting/);
   });
 
   it('a background error with no error listener becomes a process warning, not silence', async () => {
@@ -155,33 +152,13 @@ describe('Cluster API', function () {
     });
 
     it('unref: a cluster never stopped lets the process exit once nothing is awaited', async () => {
-      const script = fileURLToPath(new URL('./fixtures/unref-exit.js', import.meta.url));
-      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      let timer: NodeJS.Timeout | undefined;
-      const code = await new Promise<number | string>((resolve) => {
-        timer = setTimeout(() => { child.kill('SIGKILL'); resolve('did not exit within 20 s'); }, 20_000);
-        child.on('exit', (c) => resolve(c ?? 'signal'));
-      }).finally(() => clearTimeout(timer));
+      const { code, stdout, stderr } = await runNode([fileURLToPath(new URL('./fixtures/unref-exit.js', import.meta.url))]);
       expect(code, stderr).to.equal(0);
       expect(JSON.parse(stdout.trim())).to.deep.equal({ leader: 1, position: 0, members: 7 });
     });
 
     it('leaves no worker, port or timer behind: the process exits on its own, without unhandled rejections', async () => {
-      const script = fileURLToPath(new URL('./fixtures/cluster-exit.js', import.meta.url));
-      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      let timer: NodeJS.Timeout | undefined;
-      const code = await new Promise<number | string>((resolve) => {
-        timer = setTimeout(() => { child.kill('SIGKILL'); resolve('did not exit within 20 s'); }, 20_000);
-        child.on('exit', (c) => resolve(c ?? 'signal'));
-      }).finally(() => clearTimeout(timer));
+      const { code, stdout, stderr } = await runNode([fileURLToPath(new URL('./fixtures/cluster-exit.js', import.meta.url))]);
       expect(code, stderr).to.equal(0);
       const report = JSON.parse(stdout.trim().split('\n').pop()!) as { first: number; stoppedErrors: number; read: number };
       expect(report.first).to.equal(0);
