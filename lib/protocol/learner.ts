@@ -229,7 +229,7 @@ export class Learner implements Role {
     if (this.isDecided(m.instance)) return;
     const p = this.pendingAt(m.instance);
     if (!p.proposals.some((x) => sameBallot(x.ballot, m.ballot))) p.proposals.push({ ballot: m.ballot, batch: m.batch });
-    this.tryDecide(m.instance, p);
+    this.tryDecide(p);
   }
 
   private onVote(m: AcceptedMessage): void {
@@ -246,29 +246,29 @@ export class Learner implements Role {
       vote.mask |= bit;
       vote.count++;
     }
-    this.tryDecide(m.instance, p);
+    this.tryDecide(p);
   }
 
   private onDecided(m: DecidedMessage): void {
     for (const e of m.entries) {
       this.noteExists(e.instance + 1);
-      if (!this.isDecided(e.instance)) this.decide(e.instance, this.pendingAt(e.instance), e.batch);
+      if (!this.isDecided(e.instance)) this.decide(this.pendingAt(e.instance), e.batch);
     }
   }
 
   /** A value is chosen once a phase-2 quorum accepted the same ballot; its value is that ballot's. */
-  private tryDecide(instance: number, p: PendingInstance): void {
+  private tryDecide(p: PendingInstance): void {
     for (const vote of p.votes) {
       if (vote.count < this.options.phase2Quorum) continue;
       const proposal = p.proposals.find((x) => sameBallot(x.ballot, vote.ballot));
       if (proposal) {
-        this.decide(instance, p, proposal.batch);
+        this.decide(p, proposal.batch);
         return;
       }
     }
   }
 
-  private decide(instance: number, p: PendingInstance, batch: Batch): void {
+  private decide(p: PendingInstance, batch: Batch): void {
     p.decided = batch;
     p.proposals = [];
     p.votes = [];
