@@ -13,14 +13,14 @@
 // In-process cluster (worker threads + bus)
 export {
   Cluster, ClientHandle, roleGroup, type SubmitOptions, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
-  type WorkerMetrics, type MetricName, type ExitReason, type RoleName, type WorkerPlacement, type Logger,
+  type WorkerMetrics, type MetricName, type ExitReason, type RoleName, type WorkerPlacement, type Logger, type HostedMembers,
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
 export type { WorkerStatus } from './cluster/worker-protocol.js';
 export {
   ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
-  FaultsUnsupportedError, TrimmedError, SessionExpiredError, UnknownMemberError, InvalidArgumentError, ValueEncodingError,
+  FaultsUnsupportedError, TrimmedError, SessionExpiredError, UnknownMemberError, NotHostedError, InvalidArgumentError, ValueEncodingError,
 } from './cluster/errors.js';
 // Errors and settings that surface through the cluster's API
 export { ConfigurationError, type ProtocolOptions } from './protocol/options.js';

@@ -3,9 +3,10 @@
  * filled in) before any worker starts, so invalid options reject with `ConfigurationError` and
  * nothing to clean up.
  */
+import { randomUUID } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import type { Group } from '../protocol/messages.js';
+import { GROUPS, type Group } from '../protocol/messages.js';
 import {
   ConfigurationError, PROTOCOL_OPTION_NAMES, type ProtocolOptions, type ResolvedOptions, rejectUnknownOptions, resolveOptions,
 } from '../protocol/options.js';
@@ -101,6 +102,30 @@ export interface ClusterOptions<T = unknown> extends Partial<Omit<ProtocolOption
    * keeps the process running; call `stop()` or use `await using`. Default false.
    */
   unref?: boolean;
+  /**
+   * Which role instances this process runs, by id, e.g. one replica per host:
+   * `{ acceptors: [1], proposers: [1], learners: [1], clients: [1] }`. `proposers`, `acceptors`,
+   * `learners` and `clients` then describe the whole deployment (every process must agree on
+   * them), and `submit`, `learned()`, events, `status()`, `metrics()`, `kill`/`restart` and
+   * `dataDir` concern the hosted members only. The other members run in other processes, reached
+   * through `transport` (UDP multicast or unicast, from `paxos-cluster/udp`). Default: every
+   * member, the in-process cluster.
+   */
+  host?: HostedMembers;
+  /**
+   * Names the deployment on the in-process bus: `Cluster` objects of one process with the same
+   * `id` and disjoint `host` sets form one cluster (how the per-host API is tested without a
+   * network). Default: a random UUID. Other transports ignore it.
+   */
+  id?: string;
+}
+
+/** Member ids by group, as `host` takes them; a group left out has none here. */
+export interface HostedMembers {
+  readonly proposers?: readonly number[];
+  readonly acceptors?: readonly number[];
+  readonly learners?: readonly number[];
+  readonly clients?: readonly number[];
 }
 
 export type WorkerPlacement = 'role' | 'replica';
@@ -114,7 +139,7 @@ export interface Logger {
 /** The options of the cluster itself; the protocol's come on top (`trimAfterLearners` is set from `trim`). */
 const CLUSTER_OPTION_NAMES = [
   'proposers', 'acceptors', 'learners', 'clients', 'trim', 'replayKeepValues', 'dataDir', 'sync', 'tickMs', 'maxOutstanding', 'codec',
-  'transport', 'faults', 'debug', 'logger', 'startTimeoutMs', 'workers', 'signal', 'unref',
+  'transport', 'faults', 'debug', 'logger', 'startTimeoutMs', 'workers', 'signal', 'unref', 'host', 'id',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 const KNOWN_OPTIONS: readonly string[] = [...CLUSTER_OPTION_NAMES, ...PROTOCOL_OPTION_NAMES.filter((n) => n !== 'trimAfterLearners')];
 
@@ -135,6 +160,12 @@ export interface ResolvedClusterOptions<T> {
   readonly durable: { readonly dataDir: string; readonly sync: SyncPolicy } | undefined;
   readonly workers: WorkerPlacement;
   readonly unref: boolean;
+  /** The members this process runs, by group, ascending (every member without `host`). */
+  readonly hosted: Readonly<Record<Group, readonly number[]>>;
+  /** False with `host`: members of the deployment run elsewhere. */
+  readonly hostsEverything: boolean;
+  /** Names the deployment on the bus. */
+  readonly clusterId: string;
 }
 
 function count(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -173,6 +204,25 @@ function resolveDurable(dataDir: string | undefined, sync: SyncPolicy | undefine
   return dataDir === undefined ? undefined : { dataDir: resolvePath(dataDir), sync: sync ?? 'batch' };
 }
 
+/** Every member of `topology`, or the ones `host` names (checked against it). */
+function resolveHosted(host: HostedMembers | undefined, topology: BusTopology): Readonly<Record<Group, readonly number[]>> {
+  if (host === undefined) return Object.fromEntries(GROUPS.map((g) => [g, Array.from({ length: topology[g] }, (_, i) => i)])) as Record<Group, number[]>;
+  if (typeof host !== 'object' || host === null) throw new ConfigurationError('host must be an object, e.g. { acceptors: [0], proposers: [0] }');
+  rejectUnknownOptions(host, GROUPS, 'group in host');
+  const hosted = {} as Record<Group, number[]>;
+  for (const g of GROUPS) {
+    const ids = host[g] ?? [];
+    if (!Array.isArray(ids)) throw new ConfigurationError(`host.${g} must be an array of ${g} ids`);
+    for (const id of ids) {
+      if (!Number.isSafeInteger(id) || id < 0 || id >= topology[g]) throw new ConfigurationError(`host.${g}: ${String(id)} is not a member; ids run from 0 to ${topology[g] - 1} (${g}: ${topology[g]})`);
+    }
+    if (new Set(ids).size !== ids.length) throw new ConfigurationError(`host.${g} names a member twice`);
+    hosted[g] = [...ids].sort((a, b) => a - b);
+  }
+  if (GROUPS.every((g) => hosted[g].length === 0)) throw new ConfigurationError('host names no member: a process must run at least one');
+  return hosted;
+}
+
 function resolveLog(debug: ClusterOptions['debug'], logger: Logger | undefined): Pick<ResolvedClusterOptions<unknown>, 'log' | 'warn'> {
   if (debug !== undefined && typeof debug !== 'boolean' && typeof debug !== 'function') throw new ConfigurationError('debug must be a boolean or a function');
   if (logger !== undefined) {
@@ -192,8 +242,9 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   rejectUnknownOptions(options, KNOWN_OPTIONS);
   const {
     learners, clients, tickMs, maxOutstanding, codec, transport, faults, debug, startTimeoutMs, proposers, acceptors, trim,
-    replayKeepValues, dataDir, sync, workers, signal, logger, unref, ...protocolRest
+    replayKeepValues, dataDir, sync, workers, signal, logger, unref, host, id, ...protocolRest
   } = options;
+  if (id !== undefined && (typeof id !== 'string' || id === '')) throw new ConfigurationError('id must be a non-empty string');
   if (unref !== undefined && typeof unref !== 'boolean') throw new ConfigurationError('unref must be a boolean');
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigurationError('signal must be an AbortSignal');
   if (workers !== undefined && workers !== 'role' && workers !== 'replica') throw new ConfigurationError(`workers must be 'role' or 'replica', got ${String(workers)}`);
@@ -212,9 +263,16 @@ export function resolveClusterOptions<T>(options: ClusterOptions<T>): ResolvedCl
   if (codec !== undefined && (typeof codec !== 'object' || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) {
     throw new ConfigurationError('codec must be { encode(value): string | Uint8Array, decode(payload): value }');
   }
+  const hosted = resolveHosted(host, topology);
+  if (host !== undefined && transport === undefined && id === undefined) {
+    throw new ConfigurationError('host on the in-process bus needs id (the same for every Cluster of the deployment), or a network transport');
+  }
   return {
     protocol,
     topology,
+    hosted,
+    hostsEverything: host === undefined,
+    clusterId: id ?? randomUUID(),
     ...resolveLog(debug, logger),
     tickMs: count('tickMs', tickMs, 5, 1, 1000),
     maxOutstanding: count('maxOutstanding', maxOutstanding, 1024, 1, 1 << 20),

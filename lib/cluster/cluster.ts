@@ -17,7 +17,6 @@ import type { Acceptor } from '../protocol/acceptor.js';
 import type { Client } from '../protocol/client.js';
 import type { Learner } from '../protocol/learner.js';
 import type { Proposer } from '../protocol/proposer.js';
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { ValueTooLargeError } from '../protocol/client.js';
 import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
@@ -32,10 +31,10 @@ import { KeepAlive } from './keep-alive.js';
 import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learned.js';
-import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, UnknownMemberError, ValueEncodingError } from './errors.js';
+import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, NotHostedError, UnknownMemberError, ValueEncodingError } from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
-export { roleGroup, type ClusterFaults, type ClusterOptions, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
+export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
 
 /** Events of a `Cluster` (eventemitter3: `cluster.on('leader', ...)`). */
@@ -80,10 +79,11 @@ export interface ClusterMetrics {
  * or `await using`.
  */
 export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
-  /** Unique per cluster; names its bus channels. */
-  readonly id = randomUUID();
+  /** Names the deployment's bus channels: the `id` option, else unique per cluster. */
+  readonly id: string;
   private readonly workers: Supervisor;
-  private readonly clients: ClientHandle<T>[];
+  /** The hosted clients' handles, by client id. */
+  private readonly clients = new Map<number, ClientHandle<T>>();
   private readonly streams: LearnedStreams<T>;
   private readonly leaders = new LeaderTracker((proposer, ballot) => {
     this.log(`leader: ${proposer === undefined ? 'none' : `proposers/${proposer} (ballot ${ballot})`}`);
@@ -97,14 +97,17 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   private constructor(private readonly config: ResolvedClusterOptions<T>) {
     super();
+    this.id = config.clusterId;
     this.keepAlive = new KeepAlive(config.unref);
     this.streams = new LearnedStreams(config.codec);
     this.workers = new Supervisor(this.id, config, this.workerHooks());
-    this.clients = Array.from({ length: config.topology.clients }, (_, id) => new ClientHandle<T>(id, {
-      encode: (value) => this.encode(value),
-      submitPort: () => this.workers.submitPort(id),
-      busy: (busy) => (busy ? this.keepAlive.hold() : this.keepAlive.release()),
-    }, config.maxOutstanding));
+    for (const id of config.hosted.clients) {
+      this.clients.set(id, new ClientHandle<T>(id, {
+        encode: (value) => this.encode(value),
+        submitPort: () => this.workers.submitPort(id),
+        busy: (busy) => (busy ? this.keepAlive.hold() : this.keepAlive.release()),
+      }, config.maxOutstanding));
+    }
   }
 
   /**
@@ -139,9 +142,14 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     return cluster;
   }
 
-  /** Group sizes. */
+  /** Group sizes of the whole deployment. */
   get topology(): BusTopology {
     return this.config.topology;
+  }
+
+  /** The members this process runs, by group (every member unless `host` was given). */
+  get hosted(): Readonly<Record<Group, readonly number[]>> {
+    return this.config.hosted;
   }
 
   /** The resolved protocol options every worker runs with. */
@@ -160,7 +168,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * Submit through client 0; resolves with the value's position once decided. See `ClientHandle.submit`.
+   * Submit through client 0 (with `host`: the lowest hosted client); resolves with the value's
+   * position once decided. See `ClientHandle.submit`.
    *
    * @example
    * ```ts
@@ -169,14 +178,18 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * ```
    */
   submit(value: T, options?: SubmitOptions): Promise<number> {
-    return this.clients[0]!.submit(value, options);
+    const first = this.config.hosted.clients[0];
+    if (first === undefined) return Promise.reject(new NotHostedError('clients', 0));
+    return this.clients.get(first)!.submit(value, options);
   }
 
   /**
    * Resolves with the leading proposer's id once one leads (at once if one does): from then on
    * submits are ordered without an election first. Rejects with the signal's reason when
    * `signal` aborts, with a `ClusterError` (`ERR_PAXOS_TIMEOUT`) after `timeoutMs`, and with
-   * `ClusterStoppedError` if the cluster stops meanwhile.
+   * `ClusterStoppedError` if the cluster stops meanwhile. With `host`, the leader may run in another
+   * process: it is heard in heartbeats, which reach hosted proposers and learners (a process that
+   * hosts neither is refused with `ERR_PAXOS_LEADER_UNSEEN`).
    *
    * @example
    * ```ts
@@ -188,6 +201,10 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     if (this.leader !== undefined) return Promise.resolve(this.leader);
+    const { hosted } = this.config;
+    if (hosted.proposers.length === 0 && hosted.learners.length === 0) {
+      return Promise.reject(new ClusterError('ERR_PAXOS_LEADER_UNSEEN', 'ready() needs a hosted proposer or learner to hear the leader (submit() works without it)'));
+    }
     return new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       this.keepAlive.hold();
@@ -211,9 +228,10 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   /** The handle of client `i`. */
   client(i: number): ClientHandle<T> {
-    const handle = this.clients[i];
-    if (!handle) throw new UnknownMemberError('clients', i, this.clients.length);
-    return handle;
+    const handle = this.clients.get(i);
+    if (handle) return handle;
+    if (Number.isInteger(i) && i >= 0 && i < this.topology.clients) throw new NotHostedError('clients', i);
+    throw new UnknownMemberError('clients', i, this.topology.clients);
   }
 
   /**
@@ -230,7 +248,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    */
   learned(options: LearnedOptions = {}): AsyncIterableIterator<LearnedValue<T>> {
     if (this.stopped) throw new ClusterStoppedError('learned()');
-    const learner = options.learner ?? 0;
+    const learner = options.learner ?? this.config.hosted.learners[0];
+    if (learner === undefined) throw new NotHostedError('learners', 0);
     return this.streams.add(learner, options, this.workers.runningControl('learners', learner));
   }
 
@@ -248,7 +267,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
       async (control, { group, id }): Promise<WorkerMetrics> => ({ group, id, running: true, metrics: await control.metrics(group, id) }),
       ({ group, id, running }): WorkerMetrics => ({ group, id, running }),
     );
-    return { workers, clients: this.clients.map((c) => ({ id: c.id, outstanding: c.outstanding, queued: c.queued })), leader: this.leader };
+    const clients = [...this.clients.values()].map((c) => ({ id: c.id, outstanding: c.outstanding, queued: c.queued }));
+    return { workers, clients, leader: this.leader };
   }
 
   /**
@@ -317,7 +337,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   private async shutdown(): Promise<void> {
     this.log('stopping');
     const stopped = new ClusterStoppedError('submit');
-    for (const c of this.clients) c.failAll(stopped);
+    for (const c of this.clients.values()) c.failAll(stopped);
     for (const stop of [...this.waitingForLeader]) stop();
     this.streams.endAll();
     await this.workers.stopAll();
@@ -329,7 +349,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     return {
       learnerReady: (id, control) => this.streams.attach(id, control),
       leader: (proposer, leading, ballot) => this.leaders.claim(proposer, leading, ballot),
-      reply: (client, reply) => this.clients[client]?.onReply(reply),
+      heard: (worker, proposer, ballot) => this.leaders.hear(worker, proposer, ballot),
+      reply: (client, reply) => this.clients.get(client)?.onReply(reply),
       exit: (exit) => this.onExit(exit),
       error: (error) => this.reportError(error),
     };
@@ -346,7 +367,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   }
 
   private onExit({ group, id, code, reason }: WorkerExit): void {
-    if (group === 'clients') this.clients[id]?.onWorkerExit();
+    if (group === 'clients') this.clients.get(id)?.onWorkerExit();
     if (group === 'learners') this.streams.detach(id);
     if (group === 'proposers') this.leaders.drop(id);
     this.log(`${group}/${id} exited (${reason}, code ${code})`);

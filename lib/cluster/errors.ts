@@ -107,6 +107,17 @@ export class UnknownMemberError extends RangeError {
   }
 }
 
+/**
+ * A member the deployment has but this process does not host (`Cluster.start({ host })`):
+ * `client(i)`, `learned({ learner })`, `kill`/`restart` of a member another process runs.
+ */
+export class NotHostedError extends ClusterError {
+  constructor(readonly group: Group, readonly id: number) {
+    super('ERR_PAXOS_NOT_HOSTED', `${group}/${id} is not hosted by this process (see the host option)`);
+    this.name = 'NotHostedError';
+  }
+}
+
 /** An argument out of its range (e.g. `learned({ from: -1 })`). */
 export class InvalidArgumentError extends RangeError {
   readonly code = 'ERR_PAXOS_INVALID_ARGUMENT';

@@ -19,7 +19,7 @@ import type { ResolvedClusterOptions } from './cluster-options.js';
 import { portEndpoint } from './worker-endpoint.js';
 import type { HostedRole, SubmitReply, WorkerControl, WorkerEvent, WorkerInit } from './worker-protocol.js';
 import {
-  AcceptorStateLostError, ClusterError, MemberStateError, UnknownMemberError, WorkerExitedError, WorkerStartError,
+  AcceptorStateLostError, ClusterError, MemberStateError, NotHostedError, UnknownMemberError, WorkerExitedError, WorkerStartError,
 } from './errors.js';
 
 const WORKER_URL = new URL('./worker-main.js', import.meta.url);
@@ -55,8 +55,10 @@ export interface Member {
 export interface SupervisorHooks {
   /** A learner worker is ready for `learned()` subscriptions. */
   learnerReady(id: number, control: Remote<WorkerControl>): void;
-  /** A proposer started or stopped leading. */
+  /** A hosted proposer started or stopped leading. */
   leader(proposer: number, leading: boolean, ballot: Ballot): void;
+  /** Per-host processes: the leader a worker hears in heartbeats (undefined: none, or the worker is gone). */
+  heard(worker: string, proposer: number | undefined, ballot: Ballot | undefined): void;
   /** A client worker answered submissions. */
   reply(client: number, reply: SubmitReply): void;
   /** A worker is gone; its ports are closed already. */
@@ -119,7 +121,7 @@ export class Supervisor {
     this.faults = config.faults;
     const replicas = new Map<number, WorkerSlot>();
     for (const group of GROUP_ORDER) {
-      for (let id = 0; id < config.topology[group]; id++) {
+      for (const id of config.hosted[group]) {
         let worker = config.workers === 'replica' ? replicas.get(id) : undefined;
         if (!worker) {
           worker = { name: config.workers === 'replica' ? `replica ${id}` : `${group}/${id}`, members: [], state: 'down' };
@@ -128,7 +130,7 @@ export class Supervisor {
         }
         const member: MemberSlot = { group, id, worker };
         worker.members.push(member);
-        this.byGroup[group].push(member);
+        this.byGroup[group][id] = member;
       }
     }
   }
@@ -209,10 +211,12 @@ export class Supervisor {
     await Promise.all(this.workers.map((w) => this.stop(w)));
   }
 
+  /** The members this process hosts, by group and id. */
   private member(group: Group, id: number): MemberSlot {
     const member = Number.isInteger(id) ? this.byGroup[group][id] : undefined;
-    if (!member) throw new UnknownMemberError(group, id, this.config.topology[group]);
-    return member;
+    if (member) return member;
+    if (Number.isInteger(id) && id >= 0 && id < this.config.topology[group]) throw new NotHostedError(group, id);
+    throw new UnknownMemberError(group, id, this.config.topology[group]);
   }
 
   private log(line: string): void {
@@ -284,6 +288,7 @@ export class Supervisor {
       transport: this.config.transport,
       faults: this.faults,
       debug: this.config.log !== undefined,
+      watchLeader: !this.config.hostsEverything && w.members.some((m) => m.group === 'proposers' || m.group === 'learners'),
       control,
       submit,
     };
@@ -303,7 +308,7 @@ export class Supervisor {
         reject(new WorkerStartError(first.group, first.id, w.members.length > 1 ? `${w.name}: ${reason}` : reason));
       };
       worker.on('message', (event: WorkerEvent) => {
-        if (event.type !== 'ready') this.onEvent(event);
+        if (event.type !== 'ready') this.onEvent(w, event);
         else if (!settled) {
           settled = true;
           clearTimeout(timer);
@@ -338,10 +343,13 @@ export class Supervisor {
     }
   }
 
-  private onEvent(event: Exclude<WorkerEvent, { type: 'ready' }>): void {
+  private onEvent(w: WorkerSlot, event: Exclude<WorkerEvent, { type: 'ready' }>): void {
     switch (event.type) {
       case 'leader':
         this.hooks.leader(event.proposer, event.leading, event.ballot);
+        break;
+      case 'leader-heard':
+        this.hooks.heard(w.name, event.proposer, event.ballot);
         break;
       case 'log':
         this.log(event.line);
@@ -359,6 +367,7 @@ export class Supervisor {
     w.controlPort = undefined;
     w.submitPort?.close();
     w.submitPort = undefined;
+    this.hooks.heard(w.name, undefined, undefined);
     for (const m of w.members) {
       if (reason === 'crashed' && this.handsOver(m)) this.loseState(m);
       this.hooks.exit({ group: m.group, id: m.id, code, reason });

@@ -24,6 +24,8 @@ import { Proposer } from '../protocol/proposer.js';
 import type { Ready, Role } from '../protocol/role.js';
 import type { FaultControllable, FaultSettings } from '../transport/bus.js';
 import { createTransport } from '../runtime/worker-transport.js';
+import type { Transport } from '../transport/transport.js';
+import { LeaderWatch } from './leader-watch.js';
 import type { HostedRole, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
 import type { Group } from '../protocol/messages.js';
 
@@ -85,13 +87,34 @@ function onReady(role: Role, ready: Ready): void {
   }
 }
 
+/**
+ * The transport, with every received message shown to a `LeaderWatch` first: a per-host process
+ * hears the leader in heartbeats, wherever it runs. The watch lapses claims on a timer of its own.
+ */
+function watchingLeader(inner: Transport): Transport {
+  const watch = new LeaderWatch(options.leaderTimeoutMs, (proposer, ballot) => post({ type: 'leader-heard', proposer, ballot }));
+  const timer = setInterval(() => watch.check(performance.now()), Math.max(10, options.leaderTimeoutMs / 4));
+  timer.unref();
+  return {
+    start: (members, deliver) => inner.start(members, (message, to) => {
+      watch.see(message, performance.now());
+      deliver(message, to);
+    }),
+    send: (from, messages) => inner.send(from, messages),
+    close: () => {
+      clearInterval(timer);
+      return inner.close();
+    },
+  };
+}
+
 if (new Set(init.roles.map((r) => r.group)).size !== init.roles.length) throw new Error(`${name}: at most one role of each group per worker`);
 const hosted: Hosted[] = [];
 for (const spec of init.roles) hosted.push(await build(spec));
 const transport = await createTransport(init.transport, {
   members: init.roles.map(({ group, id }) => ({ group, id })), topology: init.topology, clusterId: init.clusterId, faults: init.faults,
 });
-const host = new RoleHost(hosted, transport, { now: () => performance.now(), tickMs: init.tickMs, onReady });
+const host = new RoleHost(hosted, init.watchLeader ? watchingLeader(transport) : transport, { now: () => performance.now(), tickMs: init.tickMs, onReady });
 if (init.submit && client) submitPort = new SubmitPort(init.submit, client, host);
 let running = true;
 

@@ -42,6 +42,8 @@ export interface WorkerInit {
   readonly transport?: TransportSpec;
   readonly faults?: FaultSettings;
   readonly debug: boolean;
+  /** Per-host processes: report the leader heard in heartbeats (`leader-heard`), which may run elsewhere. */
+  readonly watchLeader: boolean;
   readonly control: MessagePort;
   /** Workers that host a client. */
   readonly submit?: MessagePort;
@@ -85,6 +87,7 @@ export interface WorkerControl {
 export type WorkerEvent =
   | { readonly type: 'ready' }
   | { readonly type: 'leader'; readonly proposer: number; readonly leading: boolean; readonly ballot: Ballot }
+  | { readonly type: 'leader-heard'; readonly proposer?: number; readonly ballot?: Ballot }
   | { readonly type: 'log'; readonly line: string };
 
 /** Main → client worker: values to submit, with the ids the replies will use. */
