@@ -244,12 +244,17 @@ export class NetLab {
 
   /** Start `paxos <args>` in `ns`, stdout and stderr to files in the lab directory. */
   spawnPaxos(ns: string, name: string, args: readonly string[], stdinPath?: string): LabProcess {
+    return this.spawnNode(ns, name, CLI_PATH, args, stdinPath);
+  }
+
+  /** Start `node <script> <args>` in `ns`, stdout and stderr to `<name>.out` and `<name>.err` in the lab directory. */
+  spawnNode(ns: string, name: string, script: string, args: readonly string[], stdinPath?: string): LabProcess {
     const stdoutPath = this.path(`${name}.out`);
     const stderrPath = this.path(`${name}.err`);
     const out = openSync(stdoutPath, 'w');
     const err = openSync(stderrPath, 'w');
     const input = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI_PATH, ...args], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], {
       stdio: [input, out, err],
       detached: false,
     });

@@ -1,0 +1,114 @@
+/**
+ * A replicated key-value store with one replica per host: run this program once on each of three
+ * machines. Each process hosts one replica of the deployment (acceptor, proposer, learner and
+ * client i, `Cluster.start({ host })`), talks UDP to the others as `paxos.conf` says (multicast
+ * groups, or one unicast address per member), keeps its acceptor's state in `--data-dir`, writes
+ * through its own client and applies its own learner's `learned()` stream to its own map.
+ *
+ * ```text
+ * node dist/examples/kv-replica.js <replica 1..3> <paxos.conf> --data-dir DIR [--ops N] [--secret S] [--interface ADDR]
+ * ```
+ *
+ * Each writer sets and deletes keys (operations tagged writer/seq). The store applies each tagged
+ * operation once, the first time the log delivers it, so a replica that crashes and restarts
+ * (from its data directory) may simply submit all of its operations again: every replica
+ * replays the same log and ends with the same map. Once a replica has applied every writer's
+ * operations it prints `complete <operations> <digest>` on stdout, and it keeps serving its
+ * peers until SIGTERM or SIGINT (exit 0).
+ */
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Cluster } from '../lib/index.js';
+import { readConfigFile } from '../lib/cli/config-file.js';
+import { udpTransportSpec } from '../lib/transport/udp-config.js';
+import { KvReplica } from './kv-store.js';
+
+/** What the replicas order: a writer's operation, tagged so that a resent one applies once. */
+export interface TaggedOp {
+  readonly writer: number;
+  readonly seq: number;
+  readonly op: 'set' | 'delete';
+  readonly key: string;
+  readonly value?: number;
+}
+
+/** A store that applies each (writer, seq) once, in log order. */
+export class TaggedStore {
+  readonly map = new KvReplica();
+  private readonly seen = new Set<string>();
+
+  apply(op: TaggedOp): void {
+    const tag = `${op.writer}/${op.seq}`;
+    if (this.seen.has(tag)) return;
+    this.seen.add(tag);
+    this.map.apply(op.op === 'set' ? { op: 'set', key: op.key, value: op.value! } : { op: 'delete', key: op.key });
+  }
+
+  get distinct(): number {
+    return this.seen.size;
+  }
+
+  digest(): string {
+    return createHash('sha256').update(this.map.dump()).digest('hex').slice(0, 16);
+  }
+}
+
+/** Writer `writer`'s operations: the same on every run, racing the other writers on ten keys. */
+export function operations(writer: number, count: number): TaggedOp[] {
+  return Array.from({ length: count }, (_, seq) => {
+    const key = `key${(seq * 7 + writer) % 10}`;
+    return seq % 5 === 4 ? { writer, seq, op: 'delete', key } : { writer, seq, op: 'set', key, value: writer * 1_000_000 + seq };
+  });
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'data-dir': { type: 'string' }, ops: { type: 'string', default: '500' }, replicas: { type: 'string', default: '3' },
+    secret: { type: 'string' }, interface: { type: 'string' },
+  },
+});
+const [replicaText, configPath] = positionals;
+const replicas = Number(values.replicas);
+const replica = Number(replicaText);
+if (!configPath || !Number.isInteger(replica) || replica < 1 || replica > replicas || !values['data-dir']) {
+  console.error('usage: kv-replica <replica 1..N> <paxos.conf> --data-dir DIR [--ops N] [--replicas N] [--secret S] [--interface ADDR]');
+  process.exit(2);
+}
+const id = replica - 1; // command lines count from 1, the API from 0
+const opsPerWriter = Number(values.ops);
+
+const cluster = await Cluster.start<TaggedOp>({
+  proposers: replicas, acceptors: replicas, learners: replicas, clients: replicas,
+  host: { proposers: [id], acceptors: [id], learners: [id], clients: [id] },
+  workers: 'replica',
+  transport: udpTransportSpec(readConfigFile(configPath), { secret: values.secret, interface: values.interface }),
+  dataDir: values['data-dir'],
+  // Processes on different hosts are scheduled independently: as the CLI does, wait longer
+  // before presuming a leader dead than the in-process default.
+  leaderTimeoutMs: 1000,
+});
+cluster.on('error', (e) => console.error(`replica ${replica}: ${e.message}`));
+const stop = (): void => void cluster.stop().then(() => process.exit(0));
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+
+const store = new TaggedStore();
+const following = (async () => {
+  for await (const { value } of cluster.learned({ from: 0 })) {
+    store.apply(value);
+    if (store.distinct === opsPerWriter * replicas) {
+      console.log(`complete ${store.distinct} ${store.digest()}`);
+      return;
+    }
+  }
+})();
+try {
+  console.error(`replica ${replica}: ready, proposer ${await cluster.ready()} leads`);
+  await Promise.all(operations(id, opsPerWriter).map((op) => cluster.submit(op)));
+  console.error(`replica ${replica}: its ${opsPerWriter} operations are decided`);
+  await following;
+} catch (e) {
+  // A signal stopped the cluster meanwhile: what was in flight is moot.
+  if (!cluster.stopped) throw e;
+}
