@@ -2,15 +2,16 @@
  * Load generator for one `Cluster`, on the main thread, through the public API only: values go in
  * with `submit()` on client 0 and are counted when learner 0's `learned()` iterator yields them.
  * Latency is submit to delivery: the submit time is kept per client sequence number (`seq` of
- * the learned value), so no per-value closure or map is needed.
+ * the learned value), so no per-value closure or map is needed. Latencies go into Node's own
+ * HdrHistogram (`perf_hooks.createHistogram()`, 3 significant digits) in whole nanoseconds, and
+ * come out in microseconds.
  *
  * Two ways to load it:
  * - closed loop: keep `outstanding` values submitted and not yet learned (1 = low load);
  * - open loop: submit at a fixed rate, whatever comes back (used at half of the peak).
  */
-import { performance } from 'node:perf_hooks';
+import { type RecordableHistogram, createHistogram, performance } from 'node:perf_hooks';
 import type { Cluster } from '../lib/cluster/cluster.js';
-import { LatencyHistogram } from './lib/histogram.js';
 
 const RING = 1 << 22;
 const MASK = RING - 1;
@@ -30,13 +31,17 @@ export interface Window {
   cpuMicrosPerValue: number;
 }
 
+/** p50 / p99 / p99.9 in µs of a histogram of nanoseconds (0 when empty, as Node's percentile() gives). */
+const percentiles = (h: RecordableHistogram): Pick<Window, 'p50' | 'p99' | 'p999'> =>
+  ({ p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, p999: h.percentile(99.9) / 1000 });
+
 export class Load {
   private readonly sentAt = new Float64Array(RING);
   private submitted = 0;
   private delivered = 0;
   private closed = 0;
   private open: { timer: NodeJS.Timeout } | undefined;
-  private hist = new LatencyHistogram();
+  private hist: RecordableHistogram = createHistogram();
   private readonly reading: Promise<void>;
   private failure: Error | undefined;
   private stopped = false;
@@ -74,7 +79,8 @@ export class Load {
 
   private async read(): Promise<void> {
     for await (const v of this.cluster.learned({ learner: 0, highWaterMark: 16_384 })) {
-      this.hist.record((performance.now() - this.sentAt[v.seq & MASK]!) * 1000);
+      // Whole nanoseconds, at least 1: a RecordableHistogram takes only integers >= 1.
+      this.hist.record(Math.max(1, Math.round((performance.now() - this.sentAt[v.seq & MASK]!) * 1e6)));
       this.delivered++;
       if (this.closed) this.topUp();
     }
@@ -133,7 +139,7 @@ export class Load {
   /** Measure for `seconds` under the current load. Throws if the cluster failed a submission. */
   async measure(seconds: number): Promise<Window> {
     this.check();
-    this.hist = new LatencyHistogram();
+    this.hist = createHistogram();
     const d0 = this.delivered;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -144,7 +150,7 @@ export class Load {
     const hist = this.hist;
     this.check();
     return {
-      perSec: values / elapsed, values, seconds: elapsed, p50: hist.percentile(50), p99: hist.percentile(99), p999: hist.percentile(99.9),
+      perSec: values / elapsed, values, seconds: elapsed, ...percentiles(hist),
       cpuMicrosPerValue: values ? (cpu.user + cpu.system) / values : 0,
     };
   }
@@ -154,7 +160,7 @@ export class Load {
     this.stopOpen();
     this.closed = 0;
     await this.drain(10);
-    this.hist = new LatencyHistogram();
+    this.hist = createHistogram();
     const d0 = this.delivered;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -167,7 +173,7 @@ export class Load {
     const values = this.delivered - d0;
     this.check();
     return {
-      perSec: values / elapsed, values, seconds: elapsed, p50: hist.percentile(50), p99: hist.percentile(99), p999: hist.percentile(99.9),
+      perSec: values / elapsed, values, seconds: elapsed, ...percentiles(hist),
       cpuMicrosPerValue: values ? (cpu.user + cpu.system) / values : 0,
     };
   }
