@@ -2,20 +2,15 @@
  * `paxos <role>[,<role>...] <id> <config>`: Paxos role instances as one process, hosted by one
  * `RoleHost` over one UDP multicast transport. See `paxos --help` and docs/network.md.
  */
-import { randomBytes, randomInt } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { onShutdownSignal } from './signals.js';
-import { Acceptor } from '../protocol/acceptor.js';
-import { INCARNATION_SPACE } from '../protocol/ballot.js';
-import { Client } from '../protocol/client.js';
-import { Learner } from '../protocol/learner.js';
+import type { Client } from '../protocol/client.js';
 import type { Group } from '../protocol/messages.js';
 import { ConfigurationError, type ProtocolOptions, type ResolvedOptions, resolveOptions } from '../protocol/options.js';
-import { Proposer } from '../protocol/proposer.js';
 import type { Ready, Role } from '../protocol/role.js';
-import { type Hosted, RoleHost } from '../runtime/role-host.js';
-import { type DurableAcceptor, openDurableAcceptor } from '../runtime/durable-acceptor.js';
+import { RoleHost } from '../runtime/role-host.js';
+import { type BuiltRole, buildRole } from '../runtime/role-factory.js';
 import { SYNC_POLICIES, type SyncPolicy } from '../storage/types.js';
 import { type UdpMulticastTransport, checkBatchFits, createUdpMulticastTransport, resolveInterface } from '../transport/udp-multicast.js';
 import {
@@ -100,52 +95,33 @@ async function main(argv: string[]): Promise<void> {
   await run(setup);
 }
 
-/** A durable acceptor from --data-dir; a corrupt log or a directory held by a live acceptor: exit 1. */
-async function openAcceptorDir(s: Setup, id: number): Promise<DurableAcceptor> {
-  const v = s.inv.values;
-  try {
-    const durable = await openDurableAcceptor(id, s.options, v['data-dir'] as string, (v.sync as SyncPolicy | undefined) ?? 'batch');
-    s.log?.(`recovered ${durable.store.recovered.accepted.length} accepted instances from ${v['data-dir'] as string}`);
-    return durable;
-  } catch (err) {
-    stderr(`paxos: acceptor ${s.inv.id}: ${(err as Error).message}`);
-    process.exit(1);
-  }
-}
-
 /**
- * The role instance a command line names. A durable acceptor's storage failure ends the process
+ * The role instance a command line names, built as a cluster worker builds it. A corrupt log or a
+ * directory held by a live acceptor: exit 1. A durable acceptor's storage failure ends the process
  * (exit 1): the disk no longer backs its answers, so it must never answer again.
  */
-async function buildRole(s: Setup, group: Group, id: number): Promise<Hosted & { readonly client?: Client }> {
-  const { options, tag } = s;
-  switch (group) {
-    case 'acceptors': {
-      if (s.inv.values['data-dir'] === undefined) return { role: new Acceptor(id, options) };
-      const durable = await openAcceptorDir(s, id);
-      return {
-        role: durable.acceptor,
-        storage: durable.storage((err) => {
-          stderr(`${tag} storage failed, stopping: ${(err as Error).message}`);
-          process.exit(1);
-        }),
-      };
-    }
-    case 'proposers': return { role: new Proposer(id, options, { incarnation: randomInt(0, INCARNATION_SPACE), random: Math.random }) };
-    case 'learners': return { role: new Learner(id, options) };
-    case 'clients': {
-      const client = new Client(id, options, { nonce: () => randomBytes(16).toString('hex') });
-      return { role: client, client };
-    }
+async function buildMember(s: Setup, group: Group, id: number): Promise<BuiltRole> {
+  const v = s.inv.values;
+  const dir = group === 'acceptors' ? v['data-dir'] as string | undefined : undefined;
+  try {
+    const built = await buildRole({ group, id, durable: dir === undefined ? undefined : { dir, sync: (v.sync as SyncPolicy | undefined) ?? 'batch' } }, s.options, (err) => {
+      stderr(`${s.tag} storage failed, stopping: ${err.message}`);
+      process.exit(1);
+    });
+    if (built.durable) s.log?.(`recovered ${built.durable.store.recovered.accepted.length} accepted instances from ${dir!}`);
+    return built;
+  } catch (err) {
+    stderr(`paxos: ${group.slice(0, -1)} ${s.inv.id}: ${(err as Error).message}`);
+    process.exit(1);
   }
 }
 
 async function run(s: Setup): Promise<void> {
   const { inv, options, transport, tag, log } = s;
   let stdinClient: StdinClient | undefined;
-  const hosted: (Hosted & { readonly client?: Client })[] = [];
-  for (const group of inv.roles) hosted.push(await buildRole(s, group, internalId(group, inv.id, { acceptors: options.acceptors, proposers: options.proposers })));
-  const client = hosted.find((h) => h.client)?.client;
+  const hosted: BuiltRole[] = [];
+  for (const group of inv.roles) hosted.push(await buildMember(s, group, internalId(group, inv.id, { acceptors: options.acceptors, proposers: options.proposers })));
+  const client = hosted.find((h) => h.role.group === 'clients')?.role as Client | undefined;
   const onReady = (_role: Role, ready: Ready): void => {
     printDeliveries(ready.deliveries);
     stdinClient?.complete(ready.completions);

@@ -5,7 +5,6 @@
  * feed, completions to the submission port, leadership to the main thread); nothing here asks
  * which role it holds. Loaded by `Cluster` as compiled JS from `dist/`.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
@@ -13,14 +12,14 @@ import { expose } from 'comlink';
 import { portEndpoint } from './worker-endpoint.js';
 import { LearnedFeed } from './learned-feed.js';
 import { SubmitPort } from './submit-port.js';
-import { type DurableAcceptor, openDurableAcceptor } from '../runtime/durable-acceptor.js';
+import type { DurableAcceptor } from '../runtime/durable-acceptor.js';
+import { buildRole } from '../runtime/role-factory.js';
 import { type Hosted, RoleHost } from '../runtime/role-host.js';
-import { Acceptor, type AcceptorState } from '../protocol/acceptor.js';
+import type { Acceptor, AcceptorState } from '../protocol/acceptor.js';
 import { formatBallot } from '../protocol/ballot.js';
-import { Client } from '../protocol/client.js';
-import { Learner } from '../protocol/learner.js';
+import type { Client } from '../protocol/client.js';
+import type { Learner } from '../protocol/learner.js';
 import { resolveOptions } from '../protocol/options.js';
-import { Proposer } from '../protocol/proposer.js';
 import type { Ready, Role } from '../protocol/role.js';
 import type { FaultControllable, FaultSettings } from '../transport/bus.js';
 import { createTransport } from '../runtime/worker-transport.js';
@@ -45,32 +44,20 @@ let submitPort: SubmitPort | undefined;
 
 /** Builds one hosted role; a durable acceptor recovers from its directory (corruption or a held lock fail the start). */
 async function build(spec: HostedRole): Promise<Hosted> {
-  const { group, id } = spec;
-  switch (group) {
-    case 'proposers': return { role: new Proposer(id, options, { incarnation: spec.incarnation, random: Math.random }) };
-    case 'acceptors':
-      if (spec.durable) {
-        durable = await openDurableAcceptor(id, options, spec.durable.dir, spec.durable.sync);
-        acceptor = durable.acceptor;
-        return {
-          role: acceptor,
-          storage: durable.storage((err) => {
-            // The disk no longer backs our answers: stop answering for good; the cluster sees a crash.
-            log(`${name}: acceptors/${id} storage failed, stopping: ${(err as Error).message}`);
-            process.exit(1);
-          }),
-        };
-      }
-      return { role: (acceptor = new Acceptor(id, options, spec.restored)) };
-    case 'learners': {
-      const learner = new Learner(id, options);
-      feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position);
-      return { role: learner };
-    }
-    case 'clients':
-      client = new Client(id, options, { nonce: () => randomBytes(16).toString('hex') });
-      return { role: client };
+  const built = await buildRole(spec, options, (err) => {
+    // The disk no longer backs our answers: stop answering for good; the cluster sees a crash.
+    log(`${name}: ${spec.group}/${spec.id} storage failed, stopping: ${err.message}`);
+    process.exit(1);
+  });
+  // What the control API and the ports need of each role.
+  if (built.durable) durable = built.durable;
+  if (spec.group === 'acceptors') acceptor = built.role as Acceptor;
+  if (spec.group === 'clients') client = built.role as Client;
+  if (spec.group === 'learners') {
+    const learner = built.role as Learner;
+    feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position);
   }
+  return built;
 }
 
 function onReady(role: Role, ready: Ready): void {

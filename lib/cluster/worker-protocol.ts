@@ -10,22 +10,15 @@
 import type { Ballot } from '../protocol/ballot.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { AcceptorState } from '../protocol/acceptor.js';
+import type { RoleSpec } from '../runtime/role-factory.js';
 import type { Group, Payload } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
-import type { SyncPolicy } from '../storage/types.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
 import type { TransportSpec } from '../runtime/worker-transport.js';
 
-/** One role instance a worker hosts. */
-export interface HostedRole {
-  readonly group: Group;
-  readonly id: number;
-  /** Proposer ballots and client keys: unique per worker life. */
+/** One role instance a worker hosts (always with its incarnation: the supervisor draws one per life). */
+export interface HostedRole extends RoleSpec {
   readonly incarnation: number;
-  /** Acceptors with a data directory: persist there before answering, recover from it. */
-  readonly durable?: { readonly dir: string; readonly sync: SyncPolicy };
-  /** Acceptor state to restart with (crash-stop with stable storage). */
-  readonly restored?: AcceptorState;
 }
 
 export interface WorkerInit {
