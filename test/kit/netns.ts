@@ -8,11 +8,13 @@
  * (by PID: SIGTERM, then SIGKILL after a grace period) and deletes every namespace it created,
  * also when a test fails or the test process exits or is interrupted.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Group } from '../../lib/protocol/messages.js';
 import type { UdpMulticastSettings } from '../../lib/transport/udp-multicast.js';
+import type { MemberAddress, UdpUnicastSettings } from '../../lib/transport/udp-unicast.js';
 import { type TempDir, tempDir } from './temp-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +35,27 @@ export const CONFIG = [
   ...Object.entries(GROUPS).map(([role, { address, port }]) => `${role} ${address} ${port}`),
   '',
 ].join('\n');
+
+/** Port of member `id` (API id, from 0) of each role in `unicastMembers`: 5001.. clients, 6001.. proposers, ... */
+const UNICAST_BASE_PORT: Readonly<Record<Group, number>> = { clients: 5001, proposers: 6001, acceptors: 7001, learners: 8001 };
+
+/**
+ * Every member's unicast address for members counted by role, API-indexed: on `addressOf(group, id)`
+ * (default 127.0.0.1, everything on the namespace's loopback), each at a port of its own.
+ */
+export function unicastMembers(counts: Readonly<Record<Group, number>>, addressOf: (group: Group, id: number) => string = () => '127.0.0.1'):
+UdpUnicastSettings['members'] {
+  const list = (g: Group): MemberAddress[] =>
+    Array.from({ length: counts[g] }, (_, id) => ({ address: addressOf(g, id), port: UNICAST_BASE_PORT[g] + id }));
+  return { clients: list('clients'), proposers: list('proposers'), acceptors: list('acceptors'), learners: list('learners') };
+}
+
+/** `members` as a unicast paxos.conf: `<role> <id> <ip> <port>`, ids counted from 1 as on the command line. */
+export function unicastConfig(members: UdpUnicastSettings['members']): string {
+  const lines = Object.entries(members).flatMap(([role, list]) =>
+    list.map((a, id) => (a ? `${role.slice(0, -1)} ${id + 1} ${a.address} ${a.port}` : '')).filter(Boolean));
+  return ['# unicast members, private to the test namespaces', ...lines, ''].join('\n');
+}
 
 const PREFIX = 'pxt';
 
@@ -272,6 +295,14 @@ export class NetLab {
     proc = { name, pid: child.pid, child, stdoutPath, stderrPath, exited };
     this.processes.push(proc);
     return proc;
+  }
+
+  /** Run `node script args` in `ns` to completion; resolves with its stdout, rejects with its stderr. */
+  runNode(ns: string, script: string, args: readonly string[], timeoutMs: number): Promise<string> {
+    return new Promise((resolveRun, reject) => {
+      execFile('ip', ['netns', 'exec', ns, process.execPath, script, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolveRun(stdout)));
+    });
   }
 
   isRunning(proc: LabProcess): boolean {

@@ -5,37 +5,20 @@
  * transport module as workers load it: its settings, real datagrams, and its metrics.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NetLab, netnsSkipReason } from '../kit/netns.js';
+import { labPerTest } from '../kit/netns.js';
 import { totalOrderProblems } from '../kit/total-order.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'cluster-over-udp.js');
 
 describe('Cluster over the UDP multicast transport (in a network namespace)', function () {
   this.timeout(60_000);
-  let lab: NetLab | undefined;
+  const openLab = labPerTest();
 
-  afterEach(async () => {
-    await lab?.cleanup(true);
-    lab = undefined;
-  });
-
-  it('orders values submitted through the cluster API, same order at every learner', async function () {
-    const skip = netnsSkipReason();
-    if (skip) {
-      console.log(`      skipping: ${skip}`);
-      this.skip();
-    }
-    lab = new NetLab('cluster-udp');
-    const ns = lab.addNamespace('a');
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile('ip', ['netns', 'exec', ns, process.execPath, CHILD, '300'], { timeout: 45_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`${err.message}\n${stderr}`));
-        else resolve(stdout);
-      });
-    });
+  it('orders values submitted through the cluster API, same order at every learner', async () => {
+    const lab = openLab('cluster-udp');
+    const out = await lab.runNode(lab.addNamespace('a'), CHILD, ['300', 'multicast'], 45_000);
     const result = JSON.parse(out.trim().split('\n').pop()!) as { positions: number; learned: string[][]; datagrams: number };
     expect(result.positions).to.equal(300);
     expect(result.learned).to.have.length(2);
