@@ -10,19 +10,27 @@ import { type PaxosConfig, parseRole } from './config-file.js';
 
 export const USAGE = `usage: paxos <role> <id> <config> [options]
 
-Runs Paxos role instances as one process that talks UDP multicast, one group per role.
+Runs Paxos role instances as one process that talks UDP: multicast, one group per role, or
+unicast, one address per member (for networks without multicast routing, e.g. most clouds).
 
   <role>    acceptor | proposer | learner | client (plural forms too), or several
             joined by commas (e.g. acceptor,proposer,learner: one replica per host),
             all with the same <id> and sharing one transport
-  <id>      acceptors and proposers: 1..N (N = --acceptors / --proposers);
-            learners and clients: any integer from 0 to ${MAX_PROPOSER_ID}, unique per role
-  <config>  file with one "<role> <ip> <port>" line per role, e.g.
+  <id>      every role counts from 1: acceptors and proposers 1..N (N = --acceptors /
+            --proposers); learners and clients 1 to ${MAX_PROPOSER_ID + 1}, unique per role
+            (with a unicast config: as listed there)
+  <config>  multicast: one "<role> <ip> <port>" line per role, e.g.
               clients 239.0.0.1 5000
               proposers 239.0.0.1 6000
               acceptors 239.0.0.1 7000
               learners 239.0.0.1 8000
             (the older one-line-per-member form, optionally "<role> <id> <ip> <port>", works too)
+            unicast: one "<role> <id> <ip> <port>" line per member of every role (clients and
+            learners too), ids from 1, unicast addresses, e.g.
+              acceptor 1 10.0.0.1 7000
+              acceptor 2 10.0.0.2 7000
+              ...
+            a group message then costs one datagram per member of the group
 
 Clients read values from stdin, one per line, submit them all (at most --max-outstanding
 undecided at once) and exit 0 once every value is decided (a process that hosts other roles
@@ -40,8 +48,10 @@ Network:
   --secret S             shared secret: sign every datagram (HMAC-SHA256) and drop unsigned or
                          tampered ones (default: env PAXOS_SECRET; without it anyone on the
                          network can inject messages)
-  --interface ADDR|NAME  local interface for multicast (default: chosen by the routing table)
-  --ttl N                multicast TTL (default 1: the local link)
+  --interface ADDR|NAME  multicast only: local interface (default: chosen by the routing table)
+  --ttl N                multicast only: TTL (default 1: the local link)
+  --bind ADDR            unicast only: address to bind (default: the member's address in the
+                         config; e.g. 0.0.0.0 behind NAT)
   --recv-buffer BYTES    socket receive buffer (default 8 MiB, capped by net.core.rmem_max)
   --coalesce-bytes B     pack messages into one datagram up to B bytes (default 16384; a
                          single larger message still travels alone, up to 65507)
@@ -87,6 +97,7 @@ const OPTION_SPEC = {
   secret: { type: 'string' },
   interface: { type: 'string' },
   ttl: { type: 'string' },
+  bind: { type: 'string' },
   'recv-buffer': { type: 'string' },
   'tick-ms': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
@@ -120,7 +131,7 @@ export function intOption(values: OptionValues, name: string, min: number, max =
 export interface Invocation {
   /** The roles this process hosts, each once, in the order given. */
   readonly roles: readonly Group[];
-  /** The id as typed (acceptors and proposers count from 1). */
+  /** The id as typed (every role counts from 1). */
   readonly id: number;
   readonly configPath: string;
   readonly values: OptionValues;
@@ -145,7 +156,7 @@ export function parseInvocation(argv: string[]): Invocation | 'help' | 'version'
     if (roles.includes(role)) throw new UsageError(`role ${text} given twice`);
     roles.push(role);
   }
-  if (!/^\d+$/.test(idText)) throw new UsageError(`bad id "${idText}" (a non-negative integer)`);
+  if (!/^\d+$/.test(idText)) throw new UsageError(`bad id "${idText}" (a positive integer)`);
   return { roles, id: Number(idText), configPath, values };
 }
 
@@ -170,15 +181,17 @@ export function protocolOptions(v: OptionValues, config: PaxosConfig): ProtocolO
 }
 
 /**
- * The protocol's id of a role instance: acceptors and proposers are numbered 1..N on the command
- * line (as the classic scripts do) and 0..N-1 inside; learners and clients keep theirs.
+ * The protocol's id of a role instance: every role is numbered from 1 on the command line (as
+ * the classic scripts do) and from 0 inside.
  */
 export function internalId(role: Group, id: number, options: ProtocolOptions): number {
+  const name = role.slice(0, -1);
   if (role === 'acceptors' || role === 'proposers') {
     const n = (role === 'acceptors' ? options.acceptors : options.proposers)!;
-    if (id < 1 || id > n) throw new UsageError(`${role.slice(0, -1)} id ${id} out of range: ids run from 1 to ${n} (--${role} ${n})`);
+    if (id < 1 || id > n) throw new UsageError(`${name} id ${id} out of range: ids run from 1 to ${n} (--${role} ${n})`);
     return id - 1;
   }
-  if (id > MAX_PROPOSER_ID) throw new UsageError(`${role.slice(0, -1)} id ${id} out of range (0 to ${MAX_PROPOSER_ID})`);
-  return id;
+  if (id < 1) throw new UsageError(`${name} id ${id} out of range: ids count from 1`);
+  if (id > MAX_PROPOSER_ID + 1) throw new UsageError(`${name} id ${id} out of range (1 to ${MAX_PROPOSER_ID + 1})`);
+  return id - 1;
 }

@@ -1,6 +1,7 @@
 /**
  * `paxos <role>[,<role>...] <id> <config>`: Paxos role instances as one process, hosted by one
- * `RoleHost` over one UDP multicast transport. See `paxos --help` and docs/network.md.
+ * `RoleHost` over one UDP transport (multicast or unicast, as the config file says). See
+ * `paxos --help` and docs/network.md.
  */
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -12,10 +13,11 @@ import type { Ready, Role } from '../protocol/role.js';
 import { RoleHost } from '../runtime/role-host.js';
 import { type BuiltRole, buildRole } from '../runtime/role-factory.js';
 import { SYNC_POLICIES, type SyncPolicy } from '../storage/types.js';
-import { type UdpMulticastTransport, checkBatchFits, createUdpMulticastTransport, resolveInterface } from '../transport/udp-multicast.js';
+import { checkBatchFits } from '../transport/datagram-settings.js';
 import {
-  CLI_MAX_OUTSTANDING, CLI_REPEAT_ACKS, type Invocation, USAGE, UsageError, intOption, internalId, parseInvocation, protocolOptions,
+  CLI_MAX_OUTSTANDING, type Invocation, USAGE, UsageError, intOption, internalId, parseInvocation, protocolOptions,
 } from './arguments.js';
+import { type CliTransport, cliTransport } from './cli-transport.js';
 import { ConfigFileError, type PaxosConfig, readConfigFile } from './config-file.js';
 import { printDeliveries, stderr, writeStdout } from './output.js';
 import { StdinClient } from './stdin-client.js';
@@ -37,7 +39,7 @@ function usageFailure(err: unknown): never {
 interface Setup {
   readonly inv: Invocation;
   readonly options: ResolvedOptions;
-  readonly transport: UdpMulticastTransport;
+  readonly transport: CliTransport;
   readonly tickMs: number;
   readonly maxOutstanding: number;
   readonly tag: string;
@@ -59,7 +61,6 @@ function configure(argv: string[]): Setup {
   checkBatchFits(options);
   const tag = `[${inv.roles.map((r) => r.slice(0, -1)).join(',')} ${inv.id}]`;
   const log = v.debug === true ? (line: string) => stderr(`${tag} ${line}`) : undefined;
-  resolveInterface(v.interface as string | undefined); // an unknown interface is a usage error
   if (v.sync !== undefined && !SYNC_POLICIES.includes(v.sync as SyncPolicy)) {
     throw new UsageError(`--sync must be one of ${SYNC_POLICIES.join(', ')}, got "${String(v.sync)}"`);
   }
@@ -67,17 +68,7 @@ function configure(argv: string[]): Setup {
     throw new UsageError('--data-dir and --sync are for acceptors');
   }
   if (v.sync !== undefined && v['data-dir'] === undefined) throw new UsageError('--sync needs --data-dir');
-  const secret = (v.secret as string | undefined) ?? (process.env.PAXOS_SECRET || undefined);
-  if (secret === '') throw new UsageError('the shared secret must not be empty');
-  const transport = createUdpMulticastTransport({
-    groups: config.groups,
-    secret: secret || undefined,
-    interface: v.interface as string | undefined,
-    ttl: intOption(v, 'ttl', 0, 255),
-    recvBufferSize: intOption(v, 'recv-buffer', 1024),
-    coalesceBytes: intOption(v, 'coalesce-bytes', 64, 65_507),
-    repeat: { clients: intOption(v, 'repeat-acks', 1, 8) ?? CLI_REPEAT_ACKS },
-  }, { log, warn: (line) => stderr(`${tag} ${line}`) });
+  const transport = cliTransport(config, inv, requested, { log, warn: (line) => stderr(`${tag} ${line}`) });
   return {
     inv, options, transport, tag, log,
     tickMs: intOption(v, 'tick-ms', 1, 10_000) ?? 5,
