@@ -1,10 +1,12 @@
 /**
  * The classic harness's run, over `NetLab`: servers first, clients about a second later, every
  * process SIGTERMed a fixed time after the clients start, then the three checks. Scenarios vary
- * who starts, packet loss, and faults injected while clients send.
+ * who starts, packet loss, faults injected while clients send, and the transport (the config
+ * file it writes: multicast groups, or every member's unicast address).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { CONFIG, type LabProcess, NetLab, countLines } from '../kit/netns.js';
+import type { Group } from '../../lib/protocol/messages.js';
+import { CONFIG, type LabProcess, NetLab, countLines, unicastConfig, unicastMembers } from '../kit/netns.js';
 import { seededRandom } from '../kit/random.js';
 import { totalOrderProblems } from '../kit/total-order.js';
 import { sleep } from '../kit/wait.js';
@@ -12,6 +14,20 @@ import { sleep } from '../kit/wait.js';
 /** Values per client by default, and with PAXOS_NET_FULL=1 (the target load: 100,000 per client). */
 export const FULL = process.env.PAXOS_NET_FULL === '1';
 export const VALUES_PER_CLIENT = Number(process.env.PAXOS_NET_N ?? (FULL ? 100_000 : 2_000));
+/** Values per client of the scenarios that never run at the full load (the default N, even with PAXOS_NET_FULL=1). */
+export const BASE_VALUES_PER_CLIENT = Number(process.env.PAXOS_NET_N ?? 2_000);
+
+/** What the `paxos` processes talk over: the config file says which. */
+export type NetTransport = 'multicast' | 'unicast';
+
+/**
+ * The paxos.conf of a run: the lab's multicast groups, or a line per member (`counts` of each
+ * role) at `addressOf(group, cliId)` (default: the namespace's loopback).
+ */
+export function configText(transport: NetTransport, counts: Readonly<Record<Group, number>>, addressOf?: (group: Group, cliId: number) => string): string {
+  if (transport === 'multicast') return CONFIG;
+  return unicastConfig(unicastMembers(counts, addressOf && ((group, id) => addressOf(group, id + 1))));
+}
 /** Time between the clients' start and the SIGTERM to everyone. */
 export const RUN_MS = Number(process.env.PAXOS_NET_RUN_MS ?? 5_000);
 /** Time between servers' start and clients' start. */
@@ -19,6 +35,8 @@ export const SERVER_LEAD_MS = 1_000;
 
 export interface ClassicSpec {
   label: string;
+  /** Default multicast. */
+  transport?: NetTransport;
   /** Cluster shape every process is told (--acceptors / --proposers). */
   clusterAcceptors?: number;
   clusterProposers?: number;
@@ -34,7 +52,8 @@ export interface ClassicSpec {
   /**
    * 'single': everything in one namespace on loopback. 'bridged': acceptor i alone on host i,
    * proposer/learner/client j on host 3+j, hosts joined by veth pairs to a bridge namespace, each
-   * process told its host's address with --interface.
+   * process told its host's address with --interface (multicast), or listed at it in the config
+   * file (unicast).
    */
   topology?: 'single' | 'bridged';
   /** Clients (1-based) whose values do not count as proposed (e.g. an intruder with a wrong secret). */
@@ -135,24 +154,26 @@ export async function runClassic(lab: NetLab, spec: ClassicSpec): Promise<Classi
   const random = seededRandom(spec.seed ?? 20_260_101);
   const notes: string[] = [];
 
-  const config = lab.file('paxos.conf', CONFIG);
+  const transport = spec.transport ?? 'multicast';
+  const counts = { acceptors: clusterAcceptors, proposers: clusterProposers, learners: nLearners, clients: nClients };
   let ns: string;
   const namespaces: string[] = [];
   // Where each process runs, and the flags that go with the place.
   let place: (role: string, id: number) => { ns: string; flags: string[] };
+  let config: string;
   if (spec.topology === 'bridged') {
     const hostCount = Math.max(clusterAcceptors, 0) + Math.max(clusterProposers, nLearners, nClients);
     const hosts = lab.addBridgedHosts(hostCount);
     namespaces.push(...hosts.map((h) => h.ns));
     ns = hosts[0]!.ns;
-    place = (role, id) => {
-      const host = role === 'acceptor' ? hosts[id - 1]! : hosts[clusterAcceptors + id - 1]!;
-      return { ns: host.ns, flags: ['--interface', host.address] };
-    };
+    const hostOf = (role: string, id: number) => (role === 'acceptor' ? hosts[id - 1]! : hosts[clusterAcceptors + id - 1]!);
+    place = (role, id) => ({ ns: hostOf(role, id).ns, flags: transport === 'multicast' ? ['--interface', hostOf(role, id).address] : [] });
+    config = lab.file('paxos.conf', configText(transport, counts, (group, id) => hostOf(group.slice(0, -1), id).address));
   } else {
     ns = lab.addNamespace('a');
     namespaces.push(ns);
     place = () => ({ ns, flags: [] });
+    config = lab.file('paxos.conf', configText(transport, counts));
   }
   if (spec.loss) for (const n of namespaces) lab.addInputLoss(n, spec.loss);
   const start = (role: string, id: number, name: string, input?: string): LabProcess => {

@@ -1,30 +1,44 @@
 /**
- * End-to-end: real `paxos` processes over UDP multicast, inside private network namespaces the
- * tests create and delete (see ../kit/netns.ts for the safety rules). Each scenario is checked
- * like the classic harness: learners agree line for line, every learned value was proposed, and
- * every proposed value was learned (once per submission), except where no quorum exists.
+ * End-to-end: real `paxos` processes over UDP, multicast and unicast, inside private network
+ * namespaces the tests create and delete (see ../kit/netns.ts for the safety rules). Each
+ * scenario is checked like the classic harness: learners agree line for line, every learned value
+ * was proposed, and every proposed value was learned (once per submission), except where no
+ * quorum exists.
  *
- * Default: PAXOS_NET_N values per client (2,000). `npm run test:net:full` runs the first four
- * (normal run, late learner, packet loss, leader crash) at 100,000 values per client with 5 s
- * between the clients' start and the kill.
+ * Default: PAXOS_NET_N values per client (2,000); every scenario over multicast, and over unicast
+ * the representative subset `UNICAST_DEFAULT`. `npm run test:net:full` (PAXOS_NET_FULL=1) runs
+ * the first four (normal run, late learner, packet loss, leader crash) at 100,000 values per
+ * client with 5 s between the clients' start and the kill, over both transports, and every other
+ * scenario over unicast at the default N.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG, countLines, iptablesAvailable, labPerTest } from '../kit/netns.js';
+import { countLines, iptablesAvailable, labPerTest } from '../kit/netns.js';
 import { seededRandom } from '../kit/random.js';
 import { tempDir } from '../kit/temp-dir.js';
 import { poll, sleep } from '../kit/wait.js';
 import {
-  FULL, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec, type RunContext, args, checkLines, crash,
-  describeResult, exitProblems, randomValues, runClassic,
+  BASE_VALUES_PER_CLIENT, FULL, type NetTransport, RUN_MS, SERVER_LEAD_MS, VALUES_PER_CLIENT, type ClassicResult, type ClassicSpec,
+  type RunContext, args, checkLines, configText, crash, describeResult, exitProblems, randomValues, runClassic,
 } from './classic.js';
 
 /**
  * At the small default N clients would finish before a fault could hit them mid-stream: fewer
  * values in flight stretch the run so that the crash lands while clients are still sending.
  */
-const MID_STREAM = VALUES_PER_CLIENT <= 10_000 ? ['--max-outstanding', '64'] : [];
+const midStream = (n: number): string[] => (n <= 10_000 ? ['--max-outstanding', '64'] : []);
+const MID_STREAM = midStream(VALUES_PER_CLIENT);
+
+/** The scenarios that run over unicast by default (PAXOS_NET_FULL=1: all of them). */
+const UNICAST_DEFAULT = new Set(['normal', 'leader-crash', 'durable-restart', 'multi-host']);
+/** The scenarios that run at the full load under PAXOS_NET_FULL=1 (the only ones over multicast then). */
+const BIG = new Set(['normal', 'catchup', 'loss', 'leader-crash']);
+
+function selected(transport: NetTransport, label: string): boolean {
+  if (transport === 'multicast') return !FULL || BIG.has(label);
+  return FULL || UNICAST_DEFAULT.has(label);
+}
 
 /** Poll until learner 1 has printed `fraction` of all values (bounded), to inject a fault mid-stream. */
 async function untilLearned(ctx: RunContext, fraction: number, maxMs = 10_000): Promise<void> {
@@ -32,12 +46,18 @@ async function untilLearned(ctx: RunContext, fraction: number, maxMs = 10_000): 
   await poll(() => countLines(ctx.learners[0]!.stdoutPath) >= want, maxMs, 5);
 }
 
-describe('paxos processes over UDP multicast in private network namespaces', function () {
+for (const transport of ['multicast', 'unicast'] as const) describe(`paxos processes over UDP ${transport} in private network namespaces`, function () {
   this.timeout(180_000);
   const openLab = labPerTest();
+  /** `it` for the scenario `label` when it runs over this transport (see `selected`). */
+  const scenarioIt = (label: string, title: string, body: (this: Mocha.Context) => Promise<void>): void => {
+    if (selected(transport, label)) it(title, body);
+  };
+  /** Values per client of a scenario that is not one of the big four. */
+  const smallN = FULL ? BASE_VALUES_PER_CLIENT : VALUES_PER_CLIENT;
 
   async function scenario(spec: ClassicSpec): Promise<ClassicResult> {
-    const result = await runClassic(openLab(spec.label), spec);
+    const result = await runClassic(openLab(`${spec.label}-${transport}`), { transport, ...spec });
     console.log(`      ${spec.label}: ${describeResult(result)}`);
     if (result.problems.length) console.log(`      files kept in ${result.dir}`);
     return result;
@@ -45,15 +65,15 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
 
   const full = FULL ? ' (full)' : '';
 
-  it(`no faults, 3 acceptors, 2 proposers, 2 learners, 2 clients x ${VALUES_PER_CLIENT}: every value is learned, in one order${full}`, async () => {
+  scenarioIt('normal', `no faults, 3 acceptors, 2 proposers, 2 learners, 2 clients x ${VALUES_PER_CLIENT}: every value is learned, in one order${full}`, async () => {
     const r = await scenario({ label: 'normal', expectAll: true });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it(`a learner that starts after a client finished catches up on everything, the earlier values first${full}`, async () => {
-    const l = openLab('catchup');
+  scenarioIt('catchup', `a learner that starts after a client finished catches up on everything, the earlier values first${full}`, async () => {
+    const l = openLab(`catchup-${transport}`);
     const ns = l.addNamespace('a');
-    const config = l.file('paxos.conf', CONFIG);
+    const config = l.file('paxos.conf', configText(transport, { acceptors: 3, proposers: 1, learners: 2, clients: 2 }));
     const shape = { clusterAcceptors: 3, clusterProposers: 1 };
     const a = (role: string, id: number): string[] => args(role, id, config, shape);
     for (let id = 1; id <= 3; id++) l.spawnPaxos(ns, `acceptor${id}`, a('acceptor', id));
@@ -94,7 +114,7 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     expect(problems).to.deep.equal([]);
   });
 
-  it(`10% of incoming datagrams dropped (iptables statistic): everything is still learned${full}`, async function () {
+  scenarioIt('loss', `10% of incoming datagrams dropped (iptables statistic): everything is still learned${full}`, async function () {
     if (!iptablesAvailable()) {
       console.log('      skipping: iptables is not installed (.ci/run installs it with apt-get)');
       this.skip();
@@ -104,7 +124,7 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     expect(r.iptablesDropped, 'iptables dropped nothing').to.be.greaterThan(0);
   });
 
-  it(`the leader SIGKILLed while clients send: the other proposer takes over, everything is learned${full}`, async () => {
+  scenarioIt('leader-crash', `the leader SIGKILLed while clients send: the other proposer takes over, everything is learned${full}`, async () => {
     const r = await scenario({
       label: 'leader-crash', expectAll: true,
       flags: MID_STREAM,
@@ -116,22 +136,22 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     expect(r.problems).to.deep.equal([]);
   });
 
-  if (FULL) return; // the full-N run covers the four scenarios above only
+  // Under PAXOS_NET_FULL=1 the scenarios below run over unicast only, at the default N (see `selected`).
 
-  it('two acceptors of three running: a majority is enough to learn everything', async () => {
-    const r = await scenario({ label: 'two-acceptors', acceptorIds: [1, 2], expectAll: true });
+  scenarioIt('two-acceptors', 'two acceptors of three running: a majority is enough to learn everything', async () => {
+    const r = await scenario({ label: 'two-acceptors', acceptorIds: [1, 2], expectAll: true, valuesPerClient: smallN });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('one acceptor of three running: no quorum, learners print nothing', async () => {
-    const r = await scenario({ label: 'one-acceptor', acceptorIds: [1], expectAll: false, runMs: Math.min(RUN_MS, 3000) });
+  scenarioIt('one-acceptor', 'one acceptor of three running: no quorum, learners print nothing', async () => {
+    const r = await scenario({ label: 'one-acceptor', acceptorIds: [1], expectAll: false, valuesPerClient: smallN, runMs: Math.min(RUN_MS, 3000) });
     expect(r.problems).to.deep.equal([]);
     expect(r.learnedLines).to.deep.equal([0, 0]);
   });
 
-  it('one acceptor SIGKILLed while clients send: everything is still learned', async () => {
+  scenarioIt('acceptor-crash', 'one acceptor SIGKILLed while clients send: everything is still learned', async () => {
     const r = await scenario({
-      label: 'acceptor-crash', expectAll: true, flags: MID_STREAM,
+      label: 'acceptor-crash', expectAll: true, flags: midStream(smallN), valuesPerClient: smallN,
       during: async (ctx) => {
         await untilLearned(ctx, 0.25);
         crash(ctx, ctx.acceptors.get(3)!);
@@ -140,10 +160,10 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('two acceptors SIGKILLed while clients send: progress stops, nothing wrong is printed', async () => {
+  scenarioIt('two-acceptors-crash', 'two acceptors SIGKILLed while clients send: progress stops, nothing wrong is printed', async () => {
     let atKill = 0;
     const r = await scenario({
-      label: 'two-acceptors-crash', expectAll: false, flags: MID_STREAM, runMs: Math.min(RUN_MS, 4000),
+      label: 'two-acceptors-crash', expectAll: false, flags: midStream(smallN), valuesPerClient: smallN, runMs: Math.min(RUN_MS, 4000),
       during: async (ctx) => {
         await untilLearned(ctx, 0.25);
         crash(ctx, ctx.acceptors.get(2)!);
@@ -157,14 +177,14 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     expect(r.learnedLines[0]).to.be.lessThan(r.proposedTotal);
   });
 
-  it('a durable acceptor SIGKILLed mid-run restarts from its data directory and, once another dies, completes the quorum: everything is learned', async () => {
+  scenarioIt('durable-restart', 'a durable acceptor SIGKILLed mid-run restarts from its data directory and, once another dies, completes the quorum: everything is learned', async () => {
     const { path: dataRoot, remove } = tempDir('paxos-acceptor-data-');
     let recoveredLine: string | undefined;
     let pendingAtSecondCrash = 0;
     try {
       const r = await scenario({
         // Slow clients, so that values are still being ordered after the second crash.
-        label: 'durable-restart', expectAll: true, flags: ['--max-outstanding', '16'], valuesPerClient: Math.max(VALUES_PER_CLIENT, 10_000),
+        label: 'durable-restart', expectAll: true, flags: ['--max-outstanding', '16'], valuesPerClient: Math.max(smallN, 10_000),
         flagsFor: (name) => (name.startsWith('acceptor') ? ['--data-dir', join(dataRoot, name.replace(/-restarted$/, '')), '--sync', 'batch'] : []),
         during: async (ctx) => {
           await untilLearned(ctx, 0.2);
@@ -189,22 +209,22 @@ describe('paxos processes over UDP multicast in private network namespaces', fun
     }
   });
 
-  it('each acceptor on a host of its own (namespaces joined by a bridge), HMAC on: everything is learned', async () => {
+  scenarioIt('multi-host', 'each acceptor on a host of its own (namespaces joined by a bridge), HMAC on: everything is learned', async () => {
     const r = await scenario({
-      label: 'multi-host', topology: 'bridged', expectAll: true, flags: ['--secret', 'multi-host-test-secret'],
+      label: 'multi-host', topology: 'bridged', expectAll: true, valuesPerClient: smallN, flags: ['--secret', 'multi-host-test-secret'],
     });
     expect(r.problems).to.deep.equal([]);
   });
 
-  it('a client with the wrong shared secret gets nothing ordered, the other clients everything', async () => {
+  scenarioIt('intruder', 'a client with the wrong shared secret gets nothing ordered, the other clients everything', async () => {
     const r = await scenario({
-      label: 'intruder', expectAll: true, clients: 3, ignoredClients: [3], runMs: Math.min(RUN_MS, 3000),
+      label: 'intruder', expectAll: true, clients: 3, valuesPerClient: smallN, ignoredClients: [3], runMs: Math.min(RUN_MS, 3000),
       flags: ['--secret', 'right'],
       flagsFor: (name) => (name === 'client3' ? ['--secret', 'wrong'] : []),
     });
     // Client 3 never finishes (it is SIGTERMed) and none of its submissions are learned: the
     // learners print exactly clients 1 and 2's values.
     expect(r.problems).to.deep.equal([]);
-    expect(r.learnedLines).to.deep.equal([2 * VALUES_PER_CLIENT, 2 * VALUES_PER_CLIENT]);
+    expect(r.learnedLines).to.deep.equal([2 * smallN, 2 * smallN]);
   });
 });
