@@ -1,6 +1,7 @@
 /**
- * Multicast mode of `npm run bench`: the cluster over the UDP multicast transport, run as a child
- * process inside a private network namespace this module creates and always deletes again.
+ * Multicast and unicast modes of `npm run bench`: the cluster over a UDP transport (multicast,
+ * or unicast with one address per member), run as a child process inside a private network
+ * namespace this module creates and always deletes again.
  *
  * NETWORK SAFETY: nothing here ever sends multicast in the machine's own namespace. The namespace
  * has only its loopback, with multicast on and 224.0.0.0/4 routed to it; the child runs under
@@ -55,14 +56,18 @@ export function multicastSkipReason(): string | undefined {
     return 'needs the `ip` command (iproute2)';
   }
   if (!existsSync(TRANSPORT)) return 'the UDP multicast transport (lib/transport/udp-multicast.ts) is not built';
-  if (!existsSync(CLI)) return 'the multicast CLI (lib/cli.ts) is not built';
+  if (!existsSync(CLI)) return 'the CLI (lib/cli/paxos.ts) is not built';
   return undefined;
 }
 
+/** The UDP transport a run measures. */
+export type UdpMode = 'multicast' | 'unicast';
+
 /** Run the child in a fresh namespace; the namespace is gone when this settles. */
-export async function runMulticast(valueBytes: number, reps: number, seconds: number, warm: number, timeoutMs: number): Promise<MulticastResult> {
+export async function runMulticast(valueBytes: number, reps: number, seconds: number, warm: number, timeoutMs: number,
+  mode: UdpMode = 'multicast'): Promise<MulticastResult> {
   hookExit();
-  const ns = `pxbench${process.pid}`;
+  const ns = `pxbench${process.pid}-${mode}`;
   deleteNamespace(ns); // a leftover of an earlier run of this very pid cannot exist, but be sure
   try {
     execFileSync('ip', ['netns', 'add', ns], { stdio: 'pipe' });
@@ -72,7 +77,7 @@ export async function runMulticast(valueBytes: number, reps: number, seconds: nu
     inNs('link', 'set', 'lo', 'multicast', 'on');
     inNs('route', 'add', '224.0.0.0/4', 'dev', 'lo');
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile('ip', ['netns', 'exec', ns, process.execPath, CHILD, String(valueBytes), String(reps), String(seconds), String(warm)],
+      execFile('ip', ['netns', 'exec', ns, process.execPath, CHILD, String(valueBytes), String(reps), String(seconds), String(warm), mode],
         { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, out, errOut) => {
           if (err) reject(new Error(`${err.message.split('\n')[0]}\n${errOut.split('\n').slice(-8).join('\n')}`));
           else resolve(out);

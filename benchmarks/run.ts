@@ -10,6 +10,7 @@
  * 4. latency p50/p99/p99.9 with one value outstanding and at half of the batched peak;
  * 5. shapes: 1 client / 2 proposers / 3 acceptors / 2 learners, and 5 acceptors / 3 learners;
  * 6. multicast: batched 16 B over UDP multicast, in a private network namespace (root only);
+ * 7. unicast: the same over UDP unicast (one datagram per member of a group), beside it;
  * plus an RSS soak at peak load.
  *
  * Submission goes through `submit()` of client 0 and delivery is counted where learner 0's
@@ -23,7 +24,7 @@ import { dirname, join, basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Cluster, type ClusterOptions } from '../lib/cluster/cluster.js';
 import { Load, type Window } from './cluster-load.js';
-import { type MulticastResult, multicastSkipReason, runMulticast } from './multicast.js';
+import { type MulticastResult, type UdpMode, multicastSkipReason, runMulticast } from './multicast.js';
 import { RawBus } from './raw-bus.js';
 import { Progress } from './lib/progress.js';
 import { type Spread, num, spread, svgChart, table } from './lib/report.js';
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log('usage: node dist/benchmarks/run.js [--quick] [--json FILE] [--soak SECONDS] [--reps N] [--no-multicast]\n' +
-    '         [--only raw,unbatched,batched,large,multicast]  (a subset, e.g. to profile one part)');
+    '         [--only raw,unbatched,batched,large,multicast,unicast]  (a subset, e.g. to profile one part; --no-multicast skips both UDP figures)');
   process.exit(0);
 }
 
@@ -327,17 +328,19 @@ async function soakRss(load: Load): Promise<SoakFigure> {
   };
 }
 
-async function multicast(): Promise<{ skipped: string } | { valuesPerSec: Spread; mbPerSec: Spread; datagrams: number }> {
-  step('multicast: batched 16 B over UDP in a private network namespace');
+type UdpFigure = { skipped: string } | { valuesPerSec: Spread; mbPerSec: Spread; datagrams: number };
+
+async function udpFigure(mode: UdpMode): Promise<UdpFigure> {
+  step(`${mode}: batched 16 B over UDP in a private network namespace`);
   const reason = args['no-multicast'] ? 'disabled with --no-multicast' : multicastSkipReason();
   if (reason) return { skipped: reason };
-  const r: MulticastResult = await runMulticast(16, plan.reps, plan.seconds, plan.warm, quick ? 25_000 : 120_000);
+  const r: MulticastResult = await runMulticast(16, plan.reps, plan.seconds, plan.warm, quick ? 25_000 : 120_000, mode);
   return { valuesPerSec: spread(r.valuesPerSec), mbPerSec: spread(r.valuesPerSec.map((v) => (v * 16) / 1e6)), datagrams: r.datagrams };
 }
 
 // ------------------------------------------------------------------------------------ run
 
-const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast'];
+const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast', 'unicast'];
 const only = new Set(args.only ? args.only.split(',') : SECTIONS);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}; expected ${SECTIONS.join(',')}`);
 const run = <T>(name: string, label: string, body: () => Promise<T>): Promise<T | undefined> =>
@@ -365,7 +368,8 @@ const largeUnbatched = await run('large', 'unbatched 5 acceptors', () => unbatch
 const largeBatched = await run('large', 'batched 5 acceptors', () => batched(SHAPE_LARGE, 16));
 const largeLatency = await run('large', 'latency 5 acceptors', () => latency(SHAPE_LARGE, undefined));
 const large = only.has('large') ? { batched: largeBatched ? [largeBatched] : [], latency: largeLatency ?? [] } : undefined;
-const mc = await run('multicast', 'multicast', multicast);
+const mc = await run('multicast', 'multicast', () => udpFigure('multicast'));
+const uc = await run('unicast', 'unicast', () => udpFigure('unicast'));
 progress.end();
 
 // ------------------------------------------------------------------------------------ report
@@ -412,8 +416,10 @@ for (const l of [...(main?.latency ?? []), ...(large?.latency ?? [])]) {
   row(`latency p99 ${l.shape}, ${l.load}`, l.p99Micros, 'µs', x(l.p99Micros.median));
   row(`latency p99.9 ${l.shape}, ${l.load}`, l.p999Micros, 'µs', x(l.p999Micros.median));
 }
-if (mc && 'valuesPerSec' in mc) {
-  row('multicast UDP (netns) 1c/2p/3a/2l, 16 B', mc.valuesPerSec, 'values/s', pct(ratio(mc.valuesPerSec.median, med(b16?.valuesPerSec))) + ' of bus');
+for (const [mode, figure] of [['multicast', mc], ['unicast', uc]] as const) {
+  if (figure && 'valuesPerSec' in figure) {
+    row(`${mode} UDP (netns) 1c/2p/3a/2l, 16 B`, figure.valuesPerSec, 'values/s', pct(ratio(figure.valuesPerSec.median, med(b16?.valuesPerSec))) + ' of bus');
+  }
 }
 
 const machine = {
@@ -436,6 +442,7 @@ if (soak) {
   console.log(`  RSS MiB over time: ${trace}`);
 }
 if (mc && 'skipped' in mc) console.log(`\nmulticast mode skipped: ${mc.skipped}`);
+if (uc && 'skipped' in uc) console.log(`\nunicast mode skipped: ${uc.skipped}`);
 const flapping = leaderChanges.filter((c) => c.changes > 0);
 console.log(flapping.length ? `\nleader changed during: ${flapping.map((c) => `${c.figure} (${c.changes}×)`).join(', ')} — those figures include a re-election`
   : '\nno leader change during any figure');
@@ -472,6 +479,7 @@ if (args.json) {
     ratios: { unbatchedVsRaw: figures['ratios.unbatchedVsRaw'], latencyVsRtt: figures['ratios.latencyVsRtt'] },
     soak,
     multicast: mc,
+    unicast: uc,
     leaderChanges,
   };
   const out = {
