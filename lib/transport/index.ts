@@ -1,6 +1,6 @@
 /**
  * Transports (`paxos-cluster/transport`): the one interface between hosts and whatever moves
- * messages, and the in-process bus with its fault injection. UDP multicast: `paxos-cluster/udp`.
+ * messages, and the in-process bus with its fault injection. UDP multicast and unicast: `paxos-cluster/udp`.
  * @module paxos-cluster/transport
  */
 export { type Transport, type Endpoint, addresses } from './transport.js';
