@@ -6,7 +6,7 @@
  * through its own client and applies its own learner's `learned()` stream to its own map.
  *
  * ```text
- * node dist/examples/kv-replica.js <replica 1..3> <paxos.conf> --data-dir DIR [--ops N] [--secret S] [--interface ADDR]
+ * node dist/examples/kv-replica.js <replica 1..3> <paxos.conf> --data-dir DIR [--ops N] [--secret S] [--interface ADDR | --bind ADDR]
  * ```
  *
  * Each writer sets and deletes keys (operations tagged writer/seq). The store applies each tagged
@@ -19,8 +19,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Cluster } from '../lib/index.js';
-import { readConfigFile } from '../lib/cli/config-file.js';
-import { udpTransportSpec } from '../lib/transport/udp-config.js';
+import { readConfigFile, udpTransportSpec } from '../lib/transport/udp.js'; // paxos-cluster/udp
 import { KvReplica } from './kv-store.js';
 
 /** What the replicas order: a writer's operation, tagged so that a resent one applies once. */
@@ -65,14 +64,14 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'data-dir': { type: 'string' }, ops: { type: 'string', default: '500' }, replicas: { type: 'string', default: '3' },
-    secret: { type: 'string' }, interface: { type: 'string' },
+    secret: { type: 'string' }, interface: { type: 'string' }, bind: { type: 'string' },
   },
 });
 const [replicaText, configPath] = positionals;
 const replicas = Number(values.replicas);
 const replica = Number(replicaText);
 if (!configPath || !Number.isInteger(replica) || replica < 1 || replica > replicas || !values['data-dir']) {
-  console.error('usage: kv-replica <replica 1..N> <paxos.conf> --data-dir DIR [--ops N] [--replicas N] [--secret S] [--interface ADDR]');
+  console.error('usage: kv-replica <replica 1..N> <paxos.conf> --data-dir DIR [--ops N] [--replicas N] [--secret S] [--interface ADDR | --bind ADDR]');
   process.exit(2);
 }
 const id = replica - 1; // command lines count from 1, the API from 0
@@ -82,7 +81,7 @@ const cluster = await Cluster.start<TaggedOp>({
   proposers: replicas, acceptors: replicas, learners: replicas, clients: replicas,
   host: { proposers: [id], acceptors: [id], learners: [id], clients: [id] },
   workers: 'replica',
-  transport: udpTransportSpec(readConfigFile(configPath), { secret: values.secret, interface: values.interface }),
+  transport: udpTransportSpec(readConfigFile(configPath), { secret: values.secret, interface: values.interface, bind: values.bind }),
   dataDir: values['data-dir'],
   // Processes on different hosts are scheduled independently: as the CLI does, wait longer
   // before presuming a leader dead than the in-process default.

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { MAX_PROPOSER_ID } from '../protocol/ballot.js';
 import type { Group } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
-import { type PaxosConfig, parseRole } from './config-file.js';
+import { type PaxosConfig, parseRole } from '../transport/config-file.js';
 
 export const USAGE = `usage: paxos <role> <id> <config> [options]
 

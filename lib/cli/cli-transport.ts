@@ -12,7 +12,7 @@ import type { Transport } from '../transport/transport.js';
 import { createUdpMulticastTransport, resolveInterface } from '../transport/udp-multicast.js';
 import { createUdpUnicastTransport } from '../transport/udp-unicast.js';
 import { CLI_REPEAT_ACKS, type Invocation, UsageError, intOption } from './arguments.js';
-import type { PaxosConfig, UnicastConfig } from './config-file.js';
+import type { PaxosConfig, UnicastConfig } from '../transport/config-file.js';
 
 /** What the CLI needs of its transport beyond the `Transport` interface. */
 export type CliTransport = Transport & { readonly metrics: Readonly<TransportMetrics>; readonly settings: DatagramSettings };

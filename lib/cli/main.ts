@@ -18,7 +18,7 @@ import {
   CLI_MAX_OUTSTANDING, type Invocation, USAGE, UsageError, intOption, internalId, parseInvocation, protocolOptions,
 } from './arguments.js';
 import { type CliTransport, cliTransport } from './cli-transport.js';
-import { ConfigFileError, type PaxosConfig, readConfigFile } from './config-file.js';
+import { ConfigFileError, type PaxosConfig, readConfigFile } from '../transport/config-file.js';
 import { printDeliveries, stderr, writeStdout } from './output.js';
 import { StdinClient } from './stdin-client.js';
 

@@ -14,3 +14,5 @@ export { UdpUnicastTransport, createUdpUnicastTransport, type UdpUnicastSettings
 export type { DatagramSettings } from './datagram-settings.js';
 export type { UdpHooks } from './datagram-sender.js';
 export { FRAME_VERSION, MAX_DATAGRAM_BYTES, MAX_BATCH_BYTES_FOR_DATAGRAM, keyFromSecret } from './codec.js';
+export { readConfigFile, parseConfig, ConfigFileError, type PaxosConfig, type MulticastConfig, type UnicastConfig } from './config-file.js';
+export { udpTransportSpec, type UdpConfig, type UdpSpecOptions } from './udp-config.js';

@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { CONFIG, type LabProcess, type NetLab, labPerTest } from '../kit/netns.js';
+import { CONFIG, type LabProcess, type NetLab, labPerTest, unicastConfig, unicastMembers } from '../kit/netns.js';
 import { poll, sleep } from '../kit/wait.js';
 
 const EXAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../examples/kv-replica.js');
@@ -22,12 +22,18 @@ describe('examples/kv-replica: a replica per host over UDP', function () {
   this.timeout(120_000);
   const openLab = labPerTest();
 
-  it('three hosts, one killed mid-run and restarted from its data directory: all replicas end identical', async () => {
-    const lab = openLab('kvreplica');
-    const config = lab.file('paxos.conf', CONFIG);
+  for (const transport of ['multicast', 'unicast'] as const) {
+    it(`three hosts over ${transport}, one killed mid-run and restarted from its data directory: all replicas end identical`, () => killAndRestart(transport));
+  }
+
+  async function killAndRestart(transport: 'multicast' | 'unicast'): Promise<void> {
+    const lab = openLab(`kv${transport}`);
     const hosts = lab.addBridgedHosts(3);
+    // Unicast: replica i's members at host i's address.
+    const config = lab.file('paxos.conf', transport === 'multicast' ? CONFIG
+      : unicastConfig(unicastMembers({ proposers: 3, acceptors: 3, learners: 3, clients: 3 }, (_, id) => hosts[id]!.address)));
     const start = (i: number, life: string): LabProcess => lab.spawnNode(hosts[i - 1]!.ns, `replica${i}${life}`, EXAMPLE,
-      [String(i), config, '--data-dir', lab.path(`data${i}`), '--ops', String(OPS), '--interface', hosts[i - 1]!.address]);
+      [String(i), config, '--data-dir', lab.path(`data${i}`), '--ops', String(OPS), ...(transport === 'multicast' ? ['--interface', hosts[i - 1]!.address] : [])]);
     const replicas = [1, 2, 3].map((i) => start(i, ''));
     // Host 3 goes down hard while values are being ordered, and comes back from its directory.
     expect(await poll(() => lab.readLines(replicas[2]!.stderrPath).lines.some((l) => l.includes('ready')), 30_000, 10)).to.equal(true);
@@ -44,5 +50,5 @@ describe('examples/kv-replica: a replica per host over UDP', function () {
     expect(lines[0]).to.match(new RegExp(`^complete ${3 * OPS} [0-9a-f]{16}$`));
     expect(new Set(lines).size, lines.join(', ')).to.equal(1);
     for (const r of replicas) expect(r.exitStatus?.code, `${r.name} exit; stderr: ${lab.readLines(r.stderrPath).lines.slice(-8).join(' | ')}`).to.equal(0);
-  });
+  }
 });

@@ -76,7 +76,7 @@ describe('the npm package', function () {
     expect(run(process.execPath, ['consumer.mjs'], project)).to.equal('0 hello from a consumer 0\n');
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext',
       '--target', 'es2023', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--outDir', 'out', 'consumer.ts'], project);
-    expect(run(process.execPath, ['out/consumer.js'], project)).to.equal('0 set 0\ntrue 1 true 5000 SessionExpiredError\n');
+    expect(run(process.execPath, ['out/consumer.js'], project)).to.equal('0 set 0\ntrue 1 true 5000 SessionExpiredError NotHostedError createUdpUnicastTransport\n');
     expect(run(join(project, 'node_modules/.bin/paxos'), ['--version'], project)).to.equal(`${VERSION}\n`);
   });
 });

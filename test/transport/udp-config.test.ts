@@ -1,6 +1,6 @@
 /** udpTransportSpec (lib/transport/udp-config.ts): a parsed paxos.conf to the transport spec a cluster's workers build. */
 import { expect } from 'chai';
-import { parseConfig } from '../../lib/cli/config-file.js';
+import { parseConfig } from '../../lib/transport/config-file.js';
 import { udpTransportSpec } from '../../lib/transport/udp-config.js';
 
 describe('udpTransportSpec', () => {

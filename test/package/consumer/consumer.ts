@@ -1,9 +1,9 @@
 // A strict TypeScript consumer of the installed package: the types of every entry point check.
-import { Cluster, type ClusterOptions, type LearnedValue, SessionExpiredError } from 'paxos-cluster';
+import { Cluster, type ClusterOptions, type HostedMembers, type TransportSpec, type LearnedValue, NotHostedError, SessionExpiredError } from 'paxos-cluster';
 import { Acceptor, type Message, type Ready, resolveOptions } from 'paxos-cluster/protocol';
 import { RoleHost, type HostStorage } from 'paxos-cluster/host';
 import { type Transport, BusTransport } from 'paxos-cluster/transport';
-import { type UdpMulticastSettings, checkBatchFits } from 'paxos-cluster/udp';
+import { type UdpMulticastSettings, checkBatchFits, parseConfig, udpTransportSpec } from 'paxos-cluster/udp';
 import type { AcceptorStore } from 'paxos-cluster/storage';
 
 const options: ClusterOptions<{ op: string }> = { proposers: 1, acceptors: 3, learners: 1, clients: 1 };
@@ -13,6 +13,10 @@ const settings: UdpMulticastSettings = {
     acceptors: { address: '239.0.0.1', port: 7000 }, learners: { address: '239.0.0.1', port: 8000 },
   },
 };
+// A replica per host: the shape of the deployment, this host's members, a transport from a paxos.conf.
+const unicast: TransportSpec = udpTransportSpec(parseConfig('acceptor 1 10.0.0.1 7001\nproposer 1 10.0.0.1 6001\nlearner 1 10.0.0.1 8001\nclient 1 10.0.0.1 5001\n'));
+const replica: HostedMembers = { acceptors: [0], proposers: [0], learners: [0], clients: [0] };
+const perHost: ClusterOptions = { proposers: 1, acceptors: 1, learners: 1, clients: 1, host: replica, transport: unicast };
 checkBatchFits(resolveOptions({ proposers: 1, acceptors: 3 }));
 const acceptor = new Acceptor(0, resolveOptions({ proposers: 1, acceptors: 3 }));
 const ready: Ready = acceptor.takeReady();
@@ -30,4 +34,4 @@ for await (const v of cluster.learned({ from: 0 })) {
   break;
 }
 await cluster.stop();
-console.log(first === undefined, host.roles.length, store === undefined, settings.groups.clients.port, SessionExpiredError.name);
+console.log(first === undefined, host.roles.length, store === undefined, settings.groups.clients.port, SessionExpiredError.name, NotHostedError.name, perHost.transport?.export);

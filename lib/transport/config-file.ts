@@ -25,8 +25,8 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import type { Group } from '../protocol/messages.js';
 import { GROUPS } from '../protocol/messages.js';
-import { type GroupAddress, isMulticastAddress } from '../transport/udp-multicast.js';
-import type { MemberAddress } from '../transport/udp-unicast.js';
+import { type GroupAddress, isMulticastAddress } from './udp-multicast.js';
+import type { MemberAddress } from './udp-unicast.js';
 
 /** One multicast group per role. */
 export interface MulticastConfig {

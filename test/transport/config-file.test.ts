@@ -1,6 +1,6 @@
 /** paxos.conf: the multicast groups, or the unicast members, that every `paxos` process reads. */
 import { expect } from 'chai';
-import { ConfigFileError, type PaxosConfig, parseConfig } from '../../lib/cli/config-file.js';
+import { ConfigFileError, type PaxosConfig, parseConfig } from '../../lib/transport/config-file.js';
 
 function expectErrors(cases: readonly [string, RegExp][]): void {
   for (const [text, re] of cases) {
