@@ -54,7 +54,11 @@ export class Load {
    * @param value what every submit sends (identity comes from (client, seq), not from the value)
    * @param cap most values ever outstanding in open loop; beyond it submissions are skipped and counted
    */
-  constructor(private readonly cluster: Cluster<string>, readonly value: string, private readonly cap = 1 << 20) {
+  /**
+   * @param bulk submit with `submitMany` (one call per top-up) and read with `learnedBatches()`
+   *   instead of one `submit` promise and one iterator step per value
+   */
+  constructor(private readonly cluster: Cluster<string>, readonly value: string, private readonly cap = 1 << 20, private readonly bulk = false) {
     this.reading = this.read().catch((e: Error) => {
       this.failure ??= e;
     });
@@ -74,10 +78,28 @@ export class Load {
   }
 
   private topUp(): void {
+    if (this.bulk) {
+      const n = this.closed - (this.submitted - this.delivered);
+      if (n <= 0) return;
+      const now = performance.now();
+      for (let i = 0; i < n; i++) this.sentAt[(this.submitted + i) & MASK] = now;
+      this.submitted += n;
+      this.cluster.submitMany(new Array<string>(n).fill(this.value)).then(this.onSubmitDone, this.onSubmitError);
+      return;
+    }
     while (this.submitted - this.delivered < this.closed) this.submitOne();
   }
 
   private async read(): Promise<void> {
+    if (this.bulk) {
+      for await (const batch of this.cluster.learnedBatches({ learner: 0, highWaterMark: 16_384 })) {
+        const now = performance.now();
+        for (const v of batch) this.hist.record(Math.max(1, Math.round((now - this.sentAt[v.seq & MASK]!) * 1e6)));
+        this.delivered += batch.length;
+        if (this.closed) this.topUp();
+      }
+      return;
+    }
     for await (const v of this.cluster.learned({ learner: 0, highWaterMark: 16_384 })) {
       // Whole nanoseconds, at least 1: a RecordableHistogram takes only integers >= 1.
       this.hist.record(Math.max(1, Math.round((performance.now() - this.sentAt[v.seq & MASK]!) * 1e6)));

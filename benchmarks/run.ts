@@ -78,7 +78,7 @@ const watchdog = setTimeout(() => {
 }, plan.watchdogMs);
 watchdog.unref();
 
-const STEPS = 2 + plan.windows.length + plan.sizes.length + 2 + 3 + 1;
+const STEPS = 2 + plan.windows.length + plan.sizes.length + 4 + 3 + 1;
 const progress = new Progress(STEPS);
 const log = (line: string) => process.stderr.write(process.stderr.isTTY ? '' : `bench: ${line}\n`);
 const step = (label: string) => {
@@ -114,12 +114,13 @@ const LEADER_TIMEOUT_MS = 1000;
 const leaderChanges: { figure: string; changes: number }[] = [];
 
 /** Start a cluster with a load on it, run `body`, always stop both. */
-async function withCluster<T>(figure: string, options: ClusterOptions<string>, value: string, body: (load: Load, cluster: Cluster<string>) => Promise<T>): Promise<T> {
+async function withCluster<T>(figure: string, options: ClusterOptions<string>, value: string, body: (load: Load, cluster: Cluster<string>) => Promise<T>,
+  bulk = false): Promise<T> {
   // leaderTimeoutMs 1000 (the CLI's default on busy hosts) instead of 200: on a loaded 2-core machine
   // a follower that falls 200 ms behind presumes the leader dead, and a re-election in the middle of
   // a figure measures the failure detector, not the ordering. Leader changes are still counted.
   const cluster = await Cluster.start<string>({ startTimeoutMs: 30_000, leaderTimeoutMs: LEADER_TIMEOUT_MS, ...options });
-  const load = new Load(cluster, value, 8192);
+  const load = new Load(cluster, value, 8192, bulk);
   let changes = -1;
   cluster.on('leader', (e) => { if (e.proposer !== undefined) changes++; });
   try {
@@ -225,10 +226,14 @@ async function valuesPerInstance(cluster: Cluster<string>): Promise<number> {
   return (m.valuesProposed ?? 0) / Math.max(1, m.instancesProposed ?? 0);
 }
 
-/** One value size on a fresh cluster (every run keeps what it ordered, so sizes must not share one). */
-async function batched(shape: Shape, valueBytes: number): Promise<BatchedFigure> {
-  step(`batched ${shapeName(shape)}: ${valueBytes}-byte values`);
-  return withCluster(`batched ${shapeName(shape)} ${valueBytes} B`, { ...shape, maxOutstanding: 1 << 16 }, 'x'.repeat(valueBytes), async (load, cluster) => {
+/**
+ * One value size on a fresh cluster (every run keeps what it ordered, so sizes must not share one).
+ * `bulk`: through `submitMany` and `learnedBatches()` instead of a promise and an iterator step per value.
+ */
+async function batched(shape: Shape, valueBytes: number, bulk = false, extra: ClusterOptions<string> = {}): Promise<BatchedFigure> {
+  const variant = `${bulk ? ', bulk API' : ''}${extra.faults ? `, faults ${JSON.stringify(extra.faults)}` : ''}`;
+  step(`batched ${shapeName(shape)}: ${valueBytes}-byte values${variant}`);
+  return withCluster(`batched ${shapeName(shape)} ${valueBytes} B${variant}`, { ...shape, maxOutstanding: 1 << 16, ...extra }, 'x'.repeat(valueBytes), async (load, cluster) => {
     // Keep roughly the same bytes in flight for every value size.
     load.closedLoop(Math.max(512, Math.min(plan.batchedOutstanding, Math.round((plan.batchedOutstanding * 40) / (24 + valueBytes)))));
     const w = await measured(load);
@@ -237,7 +242,7 @@ async function batched(shape: Shape, valueBytes: number): Promise<BatchedFigure>
       mbPerSec: spread(w.map((x) => (x.perSec * valueBytes) / 1e6)), p50Micros: spread(w.map((x) => x.p50)),
       cpuMicrosPerValue: spread(w.map((x) => x.cpuMicrosPerValue)), valuesPerInstance: await valuesPerInstance(cluster),
     };
-  });
+  }, bulk);
 }
 
 /** Batched 16 B with durable acceptors (`sync: 'batch'`, group commit) in a temp data directory. */
@@ -359,6 +364,8 @@ for (const valueBytes of plan.sizes) {
   const f = await run('batched', `batched ${valueBytes} B`, () => batched(SHAPE_DEFAULT, valueBytes));
   if (f) batchedFigures.push(f);
 }
+const bulk16 = await run('batched', 'batched 16 B bulk', () => batched(SHAPE_DEFAULT, 16, true));
+const loss16 = await run('batched', 'batched 16 B 10% loss', () => batched(SHAPE_DEFAULT, 16, false, { faults: { loss: 0.1 } }));
 const durable16 = await run('batched', 'batched 16 B durable', () => batchedDurable(SHAPE_DEFAULT));
 const peak16 = batchedFigures.find((b) => b.valueBytes === 16)?.valuesPerSec.median;
 const latencyFigures = (await run('batched', 'latency', () => latency(SHAPE_DEFAULT, peak16))) ?? [];
@@ -406,6 +413,11 @@ for (const b of [...(main?.batched ?? []), ...(large?.batched ?? [])]) {
   row(`  CPU per value, all threads`, b.cpuMicrosPerValue, 'µs', '', 2);
   rows.push([`  values per instance (leader, mean)`, '', num(b.valuesPerInstance), '', 'values', `raw: ${num(rawAt(b.valueBytes)?.batch ?? 0)}/msg`]);
 }
+if (bulk16) {
+  row(`batched ${bulk16.shape}, 16 B, submitMany + learnedBatches`, bulk16.valuesPerSec, 'values/s', `${pct(ratio(bulk16.valuesPerSec.median, med(b16?.valuesPerSec)))} of per-value`);
+  row(`  CPU per value, all threads`, bulk16.cpuMicrosPerValue, 'µs', '', 2);
+}
+if (loss16) row(`batched ${loss16.shape}, 16 B, 10 % loss on the bus`, loss16.valuesPerSec, 'values/s', `${pct(ratio(loss16.valuesPerSec.median, med(b16?.valuesPerSec)))} of loss-free`);
 if (durable16) {
   row(`batched ${durable16.shape}, 16 B, durable acceptors (sync batch)`, durable16.valuesPerSec, 'values/s',
     `${pct(ratio(durable16.valuesPerSec.median, med(b16?.valuesPerSec)))} of in-memory`);
@@ -459,6 +471,14 @@ const figures = {
   'ratios.latencyVsRtt': ratio(med(low?.p50Micros), rawRtt),
   'batched.valuesPerSecDurable': med(durable16?.valuesPerSec),
   'ratios.durableVsMemory': ratio(med(durable16?.valuesPerSec), med(b16?.valuesPerSec)),
+  'batched.cpuMicrosPerValue': med(b16?.cpuMicrosPerValue),
+  'batched.bulkValuesPerSec': med(bulk16?.valuesPerSec),
+  'batched.bulkCpuMicrosPerValue': med(bulk16?.cpuMicrosPerValue),
+  'ratios.fiveAcceptorsVsThree': ratio(med(largeBatched?.valuesPerSec), med(b16?.valuesPerSec)),
+  'multicast.valuesPerSec': mc && 'valuesPerSec' in mc ? med(mc.valuesPerSec) : 0,
+  'batched.valuesPerSecLoss10': med(loss16?.valuesPerSec),
+  // The benchmark process's peak resident set (every worker thread is in it); the UDP figures' child processes are not.
+  'memory.peakRssMiB': process.resourceUsage().maxRSS / 1024,
 };
 console.log('\ntargets (issue 5):');
 console.log(`  batched ≥ 1,000,000 values/s (16 B):        ${num(figures['batched.valuesPerSec'])} — ${target(figures['batched.valuesPerSec'] >= 1e6)}`);
@@ -468,13 +488,23 @@ console.log(`  RSS flat at peak load:                       ${!soak ? 'not measu
   : `${soak.flat ? 'flat' : `grows ${soak.growthMiB.toFixed(0)} MiB (early vs late mean)`} — ${target(soak.flat)}`}`);
 console.log(`  durable (sync batch) ≥ ½ of in-memory:     ${num(figures['batched.valuesPerSecDurable'])} values/s = ` +
   `${(figures['ratios.durableVsMemory'] * 100).toFixed(0)} % — ${target(figures['ratios.durableVsMemory'] >= 0.5)}`);
+console.log('targets (issue 12):');
+console.log(`  batched CPU ≤ 2 µs per value, all threads:  ${num(figures['batched.cpuMicrosPerValue'], 2)} µs (bulk API ${num(figures['batched.bulkCpuMicrosPerValue'], 2)} µs) — ${target(figures['batched.cpuMicrosPerValue'] > 0 && figures['batched.cpuMicrosPerValue'] <= 2)}`);
+console.log(`  bulk API (submitMany + learnedBatches):      ${num(figures['batched.bulkValuesPerSec'])} values/s`);
+console.log(`  5 acceptors ≥ 70 % of 3:                     ${pct(figures['ratios.fiveAcceptorsVsThree'])} — ${target(figures['ratios.fiveAcceptorsVsThree'] >= 0.7)}`);
+console.log(`  10 % loss ≥ ½ of loss-free:                  ${num(figures['batched.valuesPerSecLoss10'])} values/s = ${pct(ratio(figures['batched.valuesPerSecLoss10'], figures['batched.valuesPerSec']))} — ${target(ratio(figures['batched.valuesPerSecLoss10'], figures['batched.valuesPerSec']) >= 0.5)}`);
+console.log(`  multicast processes ≥ 500,000 values/s:      ${num(figures['multicast.valuesPerSec'])} — ${target(figures['multicast.valuesPerSec'] >= 5e5)}`);
+console.log(`  peak RSS ≤ 256 MiB:                          ${num(figures['memory.peakRssMiB'])} MiB — ${target(figures['memory.peakRssMiB'] <= 256)}`);
 if (errors.length) console.log(`\nerrors:\n  ${errors.join('\n  ')}`);
 
 if (args.json) {
   const nested = {
     raw: { msgsPerSec: rawMsgs, rttMicros: rawRtt, spread: raw },
     unbatched: { instancesPerSec: figures['unbatched.instancesPerSec'], windows: unbatchedFigures, large: largeUnbatched },
-    batched: { valuesPerSec: figures['batched.valuesPerSec'], valuesPerSecDurable: figures['batched.valuesPerSecDurable'], sizes: main?.batched, durable: durable16, large: large?.batched },
+    batched: {
+      valuesPerSec: figures['batched.valuesPerSec'], valuesPerSecDurable: figures['batched.valuesPerSecDurable'], sizes: main?.batched, durable: durable16,
+      bulk: bulk16, loss10: loss16, large: large?.batched,
+    },
     latency: { p50Micros: figures['latency.p50Micros'], p99Micros: figures['latency.p99Micros'], runs: [...(main?.latency ?? []), ...(large?.latency ?? [])] },
     ratios: { unbatchedVsRaw: figures['ratios.unbatchedVsRaw'], latencyVsRtt: figures['ratios.latencyVsRtt'] },
     soak,

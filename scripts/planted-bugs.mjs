@@ -149,8 +149,8 @@ export const PLANTED_BUGS = [
   {
     name: 'leader re-acks a delivered value with the position of the next one',
     file: 'lib/protocol/recent-positions.ts',
-    from: 'this.bySeq.set(seq, position);',
-    to: 'this.bySeq.set(seq, position + 1);',
+    from: 'this.positions[slot] = position;',
+    to: 'this.positions[slot] = position + 1;',
   },
   {
     name: 'a client whose session expired resends its pending values in the new session',

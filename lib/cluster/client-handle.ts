@@ -20,12 +20,46 @@ export interface ClientLink<T> {
   busy(busy: boolean): void;
 }
 
+/** Who waits for a value: one `submit`, or one `submitMany` for all of its values. */
+interface Settler {
+  resolve(index: number, position: number): void;
+  reject(e: Error): void;
+  /** Its signal aborted: the caller has its rejection; values still waiting for room are never sent. */
+  aborted?: boolean;
+}
+
+/** One value on its way: its payload, and its place in its settler's answer. */
 interface Waiting {
   readonly payload: Payload;
-  readonly resolve: (position: number) => void;
-  readonly reject: (e: Error) => void;
-  /** Its signal aborted: the caller has its rejection; if it still waits for room, it is never sent. */
+  readonly settler: Settler;
+  readonly index: number;
+}
+
+/** `submitMany`: positions filled in as they come, resolved once all are known, rejected at the first failure. */
+class RangeSettler implements Settler {
   aborted?: boolean;
+  private remaining: number;
+  private readonly positions: number[];
+  private settled = false;
+
+  constructor(count: number, private readonly done: (positions: number[]) => void, private readonly failed: (e: Error) => void) {
+    this.remaining = count;
+    this.positions = new Array<number>(count);
+  }
+
+  resolve(index: number, position: number): void {
+    this.positions[index] = position;
+    if (--this.remaining === 0 && !this.settled) {
+      this.settled = true;
+      this.done(this.positions);
+    }
+  }
+
+  reject(e: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.failed(e);
+  }
 }
 
 /** Options of one `submit`. */
@@ -77,10 +111,40 @@ export class ClientHandle<T = unknown> {
       return Promise.reject(e);
     }
     return new Promise<number>((resolve, reject) => {
-      const entry: Waiting = signal ? abortable(payload, resolve, reject, signal) : { payload, resolve, reject };
-      if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
-      else this.waiting.push(entry);
+      const settler: Settler = { resolve: (_, position) => resolve(position), reject };
+      this.enqueue({ payload, settler: signal ? abortable(settler, signal) : settler, index: 0 });
     });
+  }
+
+  /**
+   * Order every value of `values`, in this order of submission, with one promise for all: it
+   * resolves with their positions (in the order given) once every one is decided. For bulk
+   * writers: no promise per value. Values wait for room under `maxOutstanding` as `submit`'s do.
+   * Rejects at the first failure with what `submit` would reject with (a value that does not
+   * encode rejects before any is sent); values already sent may still be decided — look for them
+   * in `learned()` — since a proposal cannot be taken back.
+   */
+  submitMany(values: readonly T[], options?: SubmitOptions): Promise<number[]> {
+    if (this.closed) return Promise.reject(new ClusterStoppedError('submit'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const payloads = new Array<Payload>(values.length);
+    try {
+      for (let i = 0; i < values.length; i++) payloads[i] = this.link.encode(values[i]!);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (payloads.length === 0) return Promise.resolve([]);
+    return new Promise<number[]>((resolve, reject) => {
+      const range = new RangeSettler(payloads.length, resolve, reject);
+      const settler = signal ? abortable(range, signal, payloads.length) : range;
+      for (let i = 0; i < payloads.length; i++) this.enqueue({ payload: payloads[i]!, settler, index: i });
+    });
+  }
+
+  private enqueue(entry: Waiting): void {
+    if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
+    else this.waiting.push(entry);
   }
 
   /** Values sent to the client worker whose position is not known yet. */
@@ -95,13 +159,15 @@ export class ClientHandle<T = unknown> {
 
   /** @hidden The client worker answered: settle the values it decided or refused. */
   onReply(reply: SubmitReply): void {
-    for (const [id, position] of reply.done ?? []) {
-      const p = this.take(id);
-      if (position === SESSION_EXPIRED) p?.reject(new SessionExpiredError());
-      else p?.resolve(position);
+    const done = reply.done;
+    for (let k = 0; done && k + 1 < done.length; k += 2) {
+      const position = done[k + 1]!;
+      const p = this.take(done[k]!);
+      if (position === SESSION_EXPIRED) p?.settler.reject(new SessionExpiredError());
+      else p?.settler.resolve(p.index, position);
     }
     for (const [id, code, message, size, limit] of reply.failed ?? []) {
-      this.take(id)?.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? new ValueTooLargeError(size!, limit!) : new ClusterError(code, message));
+      this.take(id)?.settler.reject(code === 'ERR_PAXOS_VALUE_TOO_LARGE' ? new ValueTooLargeError(size!, limit!) : new ClusterError(code, message));
     }
     this.admit();
   }
@@ -109,7 +175,7 @@ export class ClientHandle<T = unknown> {
   /** @hidden The cluster stopped: every value waiting for room or in flight rejects, and so does every later `submit`. */
   failAll(error: Error): void {
     this.closed = true;
-    for (const w of this.waiting.drain()) w.reject(error);
+    for (const w of this.waiting.drain()) w.settler.reject(error);
     this.failInFlight(error);
   }
 
@@ -127,7 +193,7 @@ export class ClientHandle<T = unknown> {
 
   private send(entry: Waiting): void {
     if (!this.link.submitPort()) {
-      entry.reject(new MemberStateError('clients', this.id, 'is not running'));
+      entry.settler.reject(new MemberStateError('clients', this.id, 'is not running'));
       return;
     }
     const id = this.nextId++;
@@ -145,7 +211,7 @@ export class ClientHandle<T = unknown> {
   private admit(): void {
     while (this.waiting.length && this.pending.size < this.maxOutstanding) {
       const next = this.waiting.shift()!;
-      if (!next.aborted) this.send(next);
+      if (!next.settler.aborted) this.send(next);
     }
   }
 
@@ -165,7 +231,7 @@ export class ClientHandle<T = unknown> {
   }
 
   private failIds(ids: readonly number[], error: Error): void {
-    for (const id of ids) this.take(id)?.reject(error);
+    for (const id of ids) this.take(id)?.settler.reject(error);
     this.admit();
   }
 
@@ -177,17 +243,21 @@ export class ClientHandle<T = unknown> {
   }
 }
 
-/** A waiting entry that settles with the signal's reason when it aborts (only values given a signal pay for the listener). */
-function abortable(payload: Payload, resolve: (position: number) => void, reject: (e: Error) => void, signal: AbortSignal): Waiting {
+/** A settler that rejects with the signal's reason when it aborts (only calls given a signal pay for the listener). */
+function abortable(inner: Settler, signal: AbortSignal, count = 1): Settler {
   const onAbort = (): void => {
-    entry.aborted = true;
-    reject(signal.reason as Error);
+    settler.aborted = true;
+    inner.reject(signal.reason as Error);
   };
-  const entry: Waiting = {
-    payload,
-    resolve: (position) => { signal.removeEventListener('abort', onAbort); resolve(position); },
-    reject: (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+  // The listener goes once every value is settled (or the first failure).
+  let remaining = count;
+  const settler: Settler = {
+    resolve: (index, position) => {
+      inner.resolve(index, position);
+      if (--remaining <= 0) signal.removeEventListener('abort', onAbort);
+    },
+    reject: (e) => { signal.removeEventListener('abort', onAbort); inner.reject(e); },
   };
   signal.addEventListener('abort', onAbort, { once: true });
-  return entry;
+  return settler;
 }

@@ -30,8 +30,8 @@ import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { KeepAlive } from './keep-alive.js';
 import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
-import { type LearnedOptions, LearnedStreams, type LearnedValue } from './learned.js';
-import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, NotHostedError, UnknownMemberError, ValueEncodingError } from './errors.js';
+import { LearnedBatches, type LearnedOptions, type LearnedStream, LearnedStreams, type LearnedValue } from './learned.js';
+import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError, ValueEncodingError } from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
@@ -184,6 +184,21 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   }
 
   /**
+   * Submit many values through client 0 (with `host`: the lowest hosted client) with one promise,
+   * resolving with their positions. See `ClientHandle.submitMany`.
+   *
+   * @example
+   * ```ts
+   * const positions = await cluster.submitMany(['a', 'b', 'c']);
+   * ```
+   */
+  submitMany(values: readonly T[], options?: SubmitOptions): Promise<number[]> {
+    const first = this.config.hosted.clients[0];
+    if (first === undefined) return Promise.reject(new NotHostedError('clients', 0));
+    return this.clients.get(first)!.submitMany(values, options);
+  }
+
+  /**
    * Resolves with the leading proposer's id once one leads (at once if one does): from then on
    * submits are ordered without an election first. Rejects with the signal's reason when
    * `signal` aborts, with a `ClusterError` (`ERR_PAXOS_TIMEOUT`) after `timeoutMs`, and with
@@ -251,6 +266,22 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     const learner = options.learner ?? this.config.hosted.learners[0];
     if (learner === undefined) throw new NotHostedError('learners', 0);
     return this.streams.add(learner, options, this.workers.runningControl('learners', learner));
+  }
+
+  /**
+   * `learned()` for bulk readers: each step yields every value that arrived since the last one
+   * (at most `maxBatch`, default 4096), in order, as one array — one iterator step and one promise
+   * per batch instead of per value. Same options, flow control, restart and trim behaviour.
+   *
+   * @example
+   * ```ts
+   * for await (const batch of cluster.learnedBatches({ from: 0 })) for (const v of batch) apply(v.value);
+   * ```
+   */
+  learnedBatches(options: LearnedOptions & { readonly maxBatch?: number } = {}): AsyncIterableIterator<LearnedValue<T>[]> {
+    const { maxBatch = 4096, ...rest } = options;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`maxBatch must be a positive integer, got ${String(maxBatch)}`);
+    return new LearnedBatches(this.learned(rest) as LearnedStream<T>, maxBatch);
   }
 
   /** Status of every role instance (those whose worker is down report `running: false`). */

@@ -6,7 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Delivery, DeliveryGap } from '../protocol/role.js';
-import type { StreamItem, StreamReply, StreamRequest } from './worker-protocol.js';
+import { STREAM_FIELDS, type StreamReply, type StreamRequest } from './worker-protocol.js';
 
 interface Subscription { port: MessagePort; next: number; credit: number }
 
@@ -15,7 +15,8 @@ const STREAM_CHUNK = 1024;
 const RELEASE_CHUNK = 4096;
 
 export class LearnedFeed {
-  private learned: StreamItem[] = [];
+  /** The learner's deliveries as it made them (read-only objects: held, never copied). */
+  private learned: Delivery[] = [];
   /** Values let go from the front. */
   private dropped = 0;
   /** Values this learner skipped because the log was trimmed before it caught up. */
@@ -31,7 +32,7 @@ export class LearnedFeed {
 
   add(deliveries: readonly Delivery[]): void {
     if (deliveries.length === 0) return;
-    for (const d of deliveries) this.learned.push({ position: d.position, instance: d.instance, client: d.client, seq: d.seq, value: d.value });
+    for (const d of deliveries) this.learned.push(d);
     for (const sub of this.subscriptions) this.pump(sub);
     if (this.trimming) this.releaseReplayed();
   }
@@ -45,7 +46,7 @@ export class LearnedFeed {
     const start = Math.max(0, from);
     const first = this.firstHeldPosition();
     if (this.trimming && start < first && (this.dropped > 0 || this.skipped > 0)) {
-      port.postMessage({ items: [], trimmedBelow: first } satisfies StreamReply);
+      port.postMessage({ numbers: new Float64Array(0), values: [], trimmedBelow: first } satisfies StreamReply);
       port.close();
       return;
     }
@@ -88,7 +89,18 @@ export class LearnedFeed {
     while (sub.credit > 0 && sub.next < end) {
       const n = Math.min(sub.credit, STREAM_CHUNK, end - sub.next);
       const from = sub.next - this.dropped;
-      sub.port.postMessage({ items: this.learned.slice(from, from + n) } satisfies StreamReply);
+      const numbers = new Float64Array(n * STREAM_FIELDS);
+      const values = new Array<Delivery['value']>(n);
+      for (let k = 0; k < n; k++) {
+        const d = this.learned[from + k]!;
+        const o = k * STREAM_FIELDS;
+        numbers[o] = d.position;
+        numbers[o + 1] = d.instance;
+        numbers[o + 2] = d.client;
+        numbers[o + 3] = d.seq;
+        values[k] = d.value;
+      }
+      sub.port.postMessage({ numbers, values } satisfies StreamReply, [numbers.buffer]);
       sub.next += n;
       sub.credit -= n;
     }

@@ -7,7 +7,8 @@ import { Fifo } from '../protocol/fifo.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Remote, transfer } from 'comlink';
 import type { ValueCodec } from './codec.js';
-import type { StreamItem, StreamReply, WorkerControl } from './worker-protocol.js';
+import type { Payload } from '../protocol/messages.js';
+import { STREAM_FIELDS, type StreamReply, type WorkerControl } from './worker-protocol.js';
 import { InvalidArgumentError, TrimmedError } from './errors.js';
 
 /** One value in the total order, as a learner delivered it. */
@@ -36,14 +37,25 @@ export interface LearnedOptions {
   signal?: AbortSignal;
 }
 
+/** Received values not read yet: one stream reply's values [next, end). */
+interface Chunk {
+  readonly numbers: Float64Array;
+  readonly values: readonly Payload[];
+  next: number;
+  readonly end: number;
+}
+
 /** @internal */
 export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> {
-  private readonly buffer = new Fifo<StreamItem>();
+  private readonly buffer = new Fifo<Chunk>();
+  /** Values held in `buffer`. */
+  private buffered = 0;
   private nextPosition: number;
   private port: MessagePort | undefined;
   /** Credit granted on the current port and not yet used. */
   private outstanding = 0;
-  private waiter: { resolve: (r: IteratorResult<LearnedValue<T>>) => void; reject: (e: unknown) => void } | undefined;
+  /** A `next()` waiting for values: woken once some are buffered or the stream ended, rejected on failure. */
+  private waiter: { wake: () => void; reject: (e: unknown) => void } | undefined;
   private finished = false;
   /** Raised once the buffered values before it have been read (trimmed values). */
   private failure: Error | undefined;
@@ -81,7 +93,7 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
   /** The caller's signal aborted: drop what is buffered; the pending (or next) `next()` rejects with `reason`. */
   abort(reason: Error): void {
     if (this.finished) return;
-    this.buffer.drain();
+    this.dropBuffered();
     this.failure = reason;
     this.detach();
     const w = this.waiter;
@@ -94,17 +106,32 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     if (this.finished) return;
     this.finished = true;
     this.detach();
-    this.buffer.drain();
+    this.dropBuffered();
     const w = this.waiter;
     this.waiter = undefined;
-    w?.resolve({ done: true, value: undefined });
+    w?.wake();
     this.onEnd(this);
   }
 
   next(): Promise<IteratorResult<LearnedValue<T>>> {
-    if (this.buffer.length) {
+    return this.when(() => this.take());
+  }
+
+  /** `learnedBatches()`: everything buffered (at most `max`), as one array. */
+  nextBatch(max: number): Promise<IteratorResult<LearnedValue<T>[]>> {
+    return this.when(() => {
+      const n = Math.min(max, this.buffered);
+      const batch = new Array<LearnedValue<T>>(n);
+      for (let i = 0; i < n; i++) batch[i] = this.take();
+      return batch;
+    });
+  }
+
+  /** `take` once values are buffered; done once the stream ended; the failure once everything before it was read. */
+  private when<R>(take: () => R): Promise<IteratorResult<R>> {
+    if (this.buffered) {
       try {
-        return Promise.resolve({ done: false, value: this.take() });
+        return Promise.resolve({ done: false, value: take() });
       } catch (e) {
         return Promise.reject(e);
       }
@@ -112,7 +139,7 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     if (this.failure) return Promise.reject(this.takeFailure());
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     if (this.waiter) return Promise.reject(new Error('learned(): next() called again before the previous call settled'));
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+    return new Promise<void>((wake, reject) => { this.waiter = { wake, reject }; }).then(() => this.when(take));
   }
 
   return(): Promise<IteratorResult<LearnedValue<T>>> {
@@ -124,15 +151,22 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
     return this;
   }
 
-  private get buffered(): number {
-    return this.buffer.length;
+  private dropBuffered(): void {
+    this.buffer.drain();
+    this.buffered = 0;
   }
 
   private take(): LearnedValue<T> {
-    const item = this.buffer.shift()!;
-    this.nextPosition = item.position + 1;
+    const chunk = this.buffer.peek()!;
+    const k = chunk.next++;
+    if (chunk.next === chunk.end) this.buffer.shift();
+    this.buffered--;
+    const o = k * STREAM_FIELDS;
+    const { numbers } = chunk;
+    const position = numbers[o]!;
+    this.nextPosition = position + 1;
     this.grant();
-    return { position: item.position, value: this.codec.decode(item.value), instance: item.instance, client: item.client, seq: item.seq };
+    return { position, value: this.codec.decode(chunk.values[k]!), instance: numbers[o + 1]!, client: numbers[o + 2]!, seq: numbers[o + 3]! };
   }
 
   /** Top the credit up once it fell below half of the high-water mark. */
@@ -154,37 +188,59 @@ export class LearnedStream<T> implements AsyncIterableIterator<LearnedValue<T>> 
 
   private receive(port: MessagePort, reply: StreamReply): void {
     if (this.finished || port !== this.port) return;
-    const items = reply.items;
-    this.outstanding -= items.length;
+    const { numbers, values } = reply;
+    this.outstanding -= values.length;
     // After a restart the new learner resends from where we asked; drop anything already held.
     let expected = this.nextPosition + this.buffered;
     if (reply.trimmedBelow !== undefined) this.failure = new TrimmedError(expected, reply.trimmedBelow);
-    for (const item of items) {
-      if (item.position < expected) continue;
-      if (item.position > expected) {
+    let start = -1;
+    let end = values.length;
+    for (let k = 0; k < values.length; k++) {
+      const position = numbers[k * STREAM_FIELDS]!;
+      if (position < expected) continue;
+      if (position > expected) {
         // A learner restarted after a trim continued from the trim point: never a silent gap.
-        this.failure = new TrimmedError(expected, item.position);
+        this.failure = new TrimmedError(expected, position);
+        end = k;
         break;
       }
-      this.buffer.push(item);
-      expected = item.position + 1;
+      if (start < 0) start = k;
+      expected = position + 1;
+    }
+    if (start >= 0 && start < end) {
+      this.buffer.push({ numbers, values, next: start, end });
+      this.buffered += end - start;
     }
     if (this.failure) this.detach();
-    if (this.waiter && this.buffer.length === 0 && this.failure) {
+    if (this.waiter && this.buffered === 0 && this.failure) {
       const w = this.waiter;
       this.waiter = undefined;
       w.reject(this.takeFailure());
       return;
     }
-    if (this.waiter && this.buffer.length) {
+    if (this.waiter && this.buffered) {
       const w = this.waiter;
       this.waiter = undefined;
-      try {
-        w.resolve({ done: false, value: this.take() });
-      } catch (e) {
-        w.reject(e);
-      }
+      w.wake();
     }
+  }
+}
+
+/** `learnedBatches()`: the same stream, each step yielding every value that arrived (at most `maxBatch`). */
+export class LearnedBatches<T> implements AsyncIterableIterator<LearnedValue<T>[]> {
+  constructor(private readonly stream: LearnedStream<T>, private readonly maxBatch: number) {}
+
+  next(): Promise<IteratorResult<LearnedValue<T>[]>> {
+    return this.stream.nextBatch(this.maxBatch);
+  }
+
+  return(): Promise<IteratorResult<LearnedValue<T>[]>> {
+    this.stream.end();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 

@@ -15,7 +15,8 @@ type Failure = [id: number, code: string, message: string, size?: number, limit?
 export class SubmitPort {
   /** Client seq → the id the main thread gave the value. */
   private readonly submitted = new Map<number, number>();
-  private done: [number, number][] = [];
+  /** Decided values this turn as (id, position) pairs, sent as one `Float64Array`. */
+  private done: number[] = [];
   private replyScheduled = false;
   private open = true;
 
@@ -33,7 +34,7 @@ export class SubmitPort {
       const id = this.submitted.get(c.seq);
       if (id === undefined) continue;
       this.submitted.delete(c.seq);
-      this.done.push([id, c.position]);
+      this.done.push(id, c.position);
     }
     if (this.done.length && !this.replyScheduled) {
       this.replyScheduled = true;
@@ -64,8 +65,9 @@ export class SubmitPort {
   private reply(): void {
     this.replyScheduled = false;
     if (!this.done.length || !this.open) return;
-    const reply: SubmitReply = { done: this.done };
+    const done = Float64Array.from(this.done);
     this.done = [];
-    this.port.postMessage(reply);
+    // Transferred, not copied: the pairs are bytes the main thread reads once.
+    this.port.postMessage({ done } satisfies SubmitReply, [done.buffer]);
   }
 }

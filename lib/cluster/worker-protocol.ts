@@ -91,7 +91,8 @@ export interface SubmitRequest {
 
 /** Client worker → main: decided positions, and values the client refused. */
 export interface SubmitReply {
-  readonly done?: readonly (readonly [id: number, position: number])[];
+  /** Decided values as (id, position) pairs: one typed array crosses instead of an array per value. */
+  readonly done?: Float64Array;
   /** Values the client refused: ValueTooLargeError carries its size and limit, others a message. */
   readonly failed?: readonly (readonly [id: number, code: string, message: string, size?: number, limit?: number])[];
 }
@@ -101,19 +102,19 @@ export interface StreamRequest {
   readonly credit: number;
 }
 
-/** One learned value as it crosses the stream port. */
-export interface StreamItem {
-  readonly position: number;
-  readonly instance: number;
-  readonly client: number;
-  readonly seq: number;
-  readonly value: Payload;
-}
+/** Numbers per value in `StreamReply.numbers`: position, instance, client, seq. */
+export const STREAM_FIELDS = 4;
 
 export interface StreamReply {
-  readonly items: readonly StreamItem[];
   /**
-   * Set instead of items when the asked position is no longer held (log trimming): the first
+   * Consecutive delivered values: `STREAM_FIELDS` numbers each (position, instance, client, seq)
+   * in one typed array, and their payloads, so one chunk crosses as bytes and one array instead
+   * of an object per value.
+   */
+  readonly numbers: Float64Array;
+  readonly values: readonly Payload[];
+  /**
+   * Set (with nothing else) when the asked position is no longer held (log trimming): the first
    * position this learner can still stream.
    */
   readonly trimmedBelow?: number;
