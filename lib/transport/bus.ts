@@ -11,14 +11,14 @@
  * back locally, never posted.
  *
  * Frames are arrays of protocol messages, structured-cloned by Node once per channel post and
- * deserialized once per receiver; runs of 2b votes inside a frame travel packed in a
- * `Float64Array` (see `packFrame`). Why structured clone and not encoded buffers:
+ * deserialized once per receiver; the frequent and large ones travel packed into typed arrays
+ * (see `bus-frames.ts`). Why structured clone and not encoded buffers:
  * `benchmarks/bus-encoding.ts` and `docs/cluster.md`.
  */
 import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 import { BroadcastChannel } from 'node:worker_threads';
-import type { Ballot } from '../protocol/ballot.js';
-import type { AcceptedMessage, Group, Message, Outgoing } from '../protocol/messages.js';
+import type { Group, Message, Outgoing } from '../protocol/messages.js';
+import { type FrameItem, FramePacker, unpackFrame } from './bus-frames.js';
 import { GROUPS } from '../protocol/messages.js';
 import { type Endpoint, type Transport, addresses } from './transport.js';
 import { type BusMember, type FaultSettings, FaultInjector, resolveFaults } from './bus-faults.js';
@@ -54,63 +54,6 @@ export type BusEncoding = 'clone' | 'json';
 /** A transport whose network faults can be changed at run time. */
 export interface FaultControllable {
   setFaults(settings: FaultSettings): void;
-}
-
-/** A frame element: a message, or a run of consecutive 2b votes packed as numbers. */
-type FrameItem = Message | Float64Array;
-const VOTE_FIELDS = 4;
-
-/**
- * 2b votes (`accepted`) are the most frequent message: every acceptor sends one per instance to
- * the learners and to the proposers. A run of two or more of them in a frame travels as one
- * `Float64Array` of `[round, node, instance, acceptor]` quadruples, so structured clone copies
- * bytes instead of walking one small object graph per vote (unbatched, window 256: about 7-10 %
- * less CPU per instance over all threads, measured with `benchmarks/profile-one.ts`). Order
- * within the frame is kept.
- */
-function packFrame(frame: readonly Message[]): FrameItem[] {
-  const out: FrameItem[] = [];
-  for (let i = 0; i < frame.length;) {
-    const m = frame[i]!;
-    let j = i;
-    while (j < frame.length && frame[j]!.type === 'accepted') j++;
-    if (j - i < 2) {
-      out.push(m);
-      i++;
-      continue;
-    }
-    const votes = new Float64Array((j - i) * VOTE_FIELDS);
-    for (let k = i, o = 0; k < j; k++, o += VOTE_FIELDS) {
-      const v = frame[k] as AcceptedMessage;
-      votes[o] = v.ballot.round;
-      votes[o + 1] = v.ballot.node;
-      votes[o + 2] = v.instance;
-      votes[o + 3] = v.acceptor;
-    }
-    out.push(votes);
-    i = j;
-  }
-  return out;
-}
-
-function unpackFrame(items: readonly FrameItem[]): Message[] {
-  if (!items.some((item) => item instanceof Float64Array)) return items as Message[];
-  const out: Message[] = [];
-  for (const item of items) {
-    if (!(item instanceof Float64Array)) {
-      out.push(item);
-      continue;
-    }
-    let ballot: Ballot | undefined;
-    for (let o = 0; o + VOTE_FIELDS <= item.length; o += VOTE_FIELDS) {
-      const round = item[o]!;
-      const node = item[o + 1]!;
-      // Votes of one run almost always share a ballot: share the object too (ballots are never mutated).
-      if (!ballot || ballot.round !== round || ballot.node !== node) ballot = { round, node };
-      out.push({ type: 'accepted', ballot, instance: item[o + 2]!, acceptor: item[o + 3]! });
-    }
-  }
-  return out;
 }
 
 function channelName(ns: string, to: Group, member: number | undefined, from: BusMember): string {
@@ -192,13 +135,15 @@ export class BusTransport implements Transport, FaultControllable {
       if (!frame) frames.set(name, (frame = []));
       frame.push(message);
     }
+    // A message that goes to several channels (a 2a: acceptors, learners, proposers) is packed once.
+    const packer = new FramePacker();
     for (const [name, frame] of frames) {
       let channel = this.sending.get(name);
       if (!channel) {
         channel = new BroadcastChannel(name);
         this.sending.set(name, channel);
       }
-      channel.postMessage(this.json ? this.encode(frame) : packFrame(frame));
+      channel.postMessage(this.json ? this.encode(frame) : packer.pack(frame));
       this.counters.framesSent++;
       this.counters.messagesSent += frame.length;
     }
