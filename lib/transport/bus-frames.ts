@@ -3,7 +3,8 @@
  * receiver rebuilds it; for the messages that carry one small object per value (a 2a's batch of
  * submissions, a client's submit, a leader's commit notices) and for runs of 2b votes, that walk
  * was most of the leader's time (profile in docs/benchmarks.md). Those travel packed instead:
- * their numbers in one `Float64Array` (copied as bytes) and their payloads in one plain array.
+ * their numbers in one `Float64Array` (copied as bytes) and their payloads as one string cut at
+ * offsets (when all are strings; else one plain array).
  * A message that goes to several channels in one send (a 2a goes to the acceptors, the learners
  * and the proposers) is packed once. Everything else travels as it is. Order within the frame is
  * kept, and what comes out is equal to what went in.
@@ -17,8 +18,8 @@ const NOTICE_FIELDS = 3;
 
 /** A message with one entry per value, packed: `numbers` per entry, `values` the payloads. */
 type Packed =
-  | { readonly packed: 'accept'; readonly ballot: Ballot; readonly instance: number; readonly numbers: Float64Array; readonly values: readonly Payload[] }
-  | { readonly packed: 'submit'; readonly client: number; readonly completedBelow: number; readonly numbers: Float64Array; readonly values: readonly Payload[] }
+  | { readonly packed: 'accept'; readonly ballot: Ballot; readonly instance: number; readonly numbers: Float64Array; readonly values: PackedValues }
+  | { readonly packed: 'submit'; readonly client: number; readonly completedBelow: number; readonly numbers: Float64Array; readonly values: PackedValues }
   | { readonly packed: 'committed'; readonly numbers: Float64Array };
 
 /** A frame element: a message, a run of consecutive 2b votes (`[round, node, instance, acceptor]` each), or a packed message. */
@@ -27,21 +28,44 @@ export type FrameItem = Message | Float64Array | Packed;
 /** Below this many entries a message clones as cheaply as it packs. */
 const PACK_MIN_ENTRIES = 4;
 
-function packSubmissions(batch: readonly Submission[]): { numbers: Float64Array; values: Payload[] } {
+/**
+ * Payloads of a packed message: when all are strings, one string (cloned as one copy of its
+ * characters) cut at `ends`; otherwise the payloads as they are.
+ */
+type PackedValues = { readonly text: string; readonly ends: Float64Array } | readonly Payload[];
+
+function packSubmissions(batch: readonly Submission[]): { numbers: Float64Array; values: PackedValues } {
   const numbers = new Float64Array(batch.length * SUBMISSION_FIELDS);
-  const values = new Array<Payload>(batch.length);
+  let allText = true;
   for (let i = 0; i < batch.length; i++) {
     const s = batch[i]!;
     numbers[i * SUBMISSION_FIELDS] = s.client;
     numbers[i * SUBMISSION_FIELDS + 1] = s.seq;
-    values[i] = s.value;
+    if (typeof s.value !== 'string') allText = false;
   }
-  return { numbers, values };
+  if (!allText) return { numbers, values: batch.map((s) => s.value) };
+  const ends = new Float64Array(batch.length);
+  let text = '';
+  for (let i = 0; i < batch.length; i++) {
+    text += batch[i]!.value as string;
+    ends[i] = text.length;
+  }
+  return { numbers, values: { text, ends } };
 }
 
-function unpackSubmissions(numbers: Float64Array, values: readonly Payload[]): Submission[] {
-  const out = new Array<Submission>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = { client: numbers[i * SUBMISSION_FIELDS]!, seq: numbers[i * SUBMISSION_FIELDS + 1]!, value: values[i]! };
+function unpackSubmissions(numbers: Float64Array, values: PackedValues): Submission[] {
+  const n = numbers.length / SUBMISSION_FIELDS;
+  const out = new Array<Submission>(n);
+  const cut = Array.isArray(values) ? undefined : (values as { text: string; ends: Float64Array });
+  for (let i = 0, start = 0; i < n; i++) {
+    let value: Payload;
+    if (cut) {
+      const end = cut.ends[i]!;
+      value = cut.text.slice(start, end);
+      start = end;
+    } else value = (values as readonly Payload[])[i]!;
+    out[i] = { client: numbers[i * SUBMISSION_FIELDS]!, seq: numbers[i * SUBMISSION_FIELDS + 1]!, value };
+  }
   return out;
 }
 

@@ -22,6 +22,19 @@ describe('bus frames', () => {
     expect(crossThreads(mixed)).to.deep.equal(mixed);
   });
 
+  it('payloads: strings of any content (empty, astral, long) cut back exactly; byte payloads and mixed batches as they are', () => {
+    const texts = ['', 'a', '😀 €', 'x'.repeat(10_000), '', '\u0000\ud83d\ude00', 'end'];
+    const bytes = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(70_000).fill(7), new Uint8Array([255])];
+    const batch = (values: readonly (string | Uint8Array)[]) => values.map((value, i) => ({ client: 4, seq: i, value }));
+    for (const values of [texts, bytes, [...texts, ...bytes]]) {
+      const frame: Message[] = [
+        { type: 'accept', ballot: BALLOT, instance: 3, batch: batch(values) },
+        { type: 'submit', client: 4, completedBelow: 0, values: batch(values) },
+      ];
+      expect(crossThreads(frame)).to.deep.equal(frame);
+    }
+  });
+
   it('a message in several frames of one send is packed once and reused', () => {
     const accept: Message = { type: 'accept', ballot: BALLOT, instance: 1, batch: submissions(100) };
     const packer = new FramePacker();
