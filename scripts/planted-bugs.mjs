@@ -112,8 +112,14 @@ export const PLANTED_BUGS = [
   {
     name: 'leader stops retransmitting unanswered 2a',
     file: 'lib/protocol/accept-pipeline.ts',
-    from: 'f.sentAt = now;\n      this.metrics.retransmissions++;\n      this.broadcastAccept(ballot, learner, instance, f.batch, now);',
+    from: 'f.sentAt = now;\n      this.metrics.retransmissions++;\n      if (overtaken) this.metrics.overtakenRetransmissions++;\n      this.broadcastAccept(ballot, learner, instance, f.batch, now);',
     to: 'f.sentAt = now;',
+  },
+  {
+    name: 'client forgets a value it resends early (overtaken by a later one)',
+    file: 'lib/protocol/client.ts',
+    from: 'p.sentAt = now;\n      this.pending.set(seq, p);\n      this.unsent.push(p);\n      resent++;\n    }\n    this.metrics.retransmissions += resent;\n    this.metrics.overtakenResends += resent;',
+    to: 'p.sentAt = now;\n      this.unsent.push(p);\n      resent++;\n    }\n    this.metrics.retransmissions += resent;\n    this.metrics.overtakenResends += resent;',
   },
   {
     name: 'leader trims without waiting for the slowest learner',

@@ -26,6 +26,8 @@ export interface PipelineMetrics {
   instancesProposed: number;
   valuesProposed: number;
   retransmissions: number;
+  /** Of those, 2a resent because an instance sent later was decided first. */
+  overtakenRetransmissions: number;
   queueDepth: number;
   inFlight: number;
 }
@@ -88,11 +90,27 @@ export class AcceptPipeline {
     this.updateGauges();
   }
 
+  /**
+   * Resend the 2a of every undecided instance in flight that is stale (`retransmitMs`), or that an
+   * instance sent after it has overtaken: that one is decided, so this one's 2a or its votes were
+   * most likely lost, and everything behind it waits for it. Recovery resends what is missing
+   * at once; a resent instance is overtaken again only by one sent after the resend.
+   */
   retransmitStale(ballot: Ballot, learner: Learner, now: number): void {
-    for (const [instance, f] of this.inFlight) {
-      if (now - f.sentAt < this.options.retransmitMs || learner.isDecided(instance)) continue;
+    // From the top down: the latest send among the decided instances above each one.
+    const entries = [...this.inFlight].sort((a, b) => a[0] - b[0]);
+    let decidedAboveSentAt = -Infinity;
+    for (let k = entries.length - 1; k >= 0; k--) {
+      const [instance, f] = entries[k]!;
+      if (learner.isDecided(instance)) {
+        decidedAboveSentAt = Math.max(decidedAboveSentAt, f.sentAt);
+        continue;
+      }
+      const overtaken = f.sentAt < decidedAboveSentAt;
+      if (!overtaken && now - f.sentAt < this.options.retransmitMs) continue;
       f.sentAt = now;
       this.metrics.retransmissions++;
+      if (overtaken) this.metrics.overtakenRetransmissions++;
       this.broadcastAccept(ballot, learner, instance, f.batch, now);
     }
   }

@@ -59,7 +59,7 @@ export class Client implements Role {
   private lastNow = -Infinity;
   /** When the log last answered us (a registration or one of our values). */
   private lastAnswerAt = -Infinity;
-  readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, pending: 0, dropped: 0 };
+  readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, overtakenResends: 0, pending: 0, dropped: 0 };
 
   /** @param id the configured client id (names it in logs; the session key identifies its values) */
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ClientSettings) {
@@ -180,6 +180,8 @@ export class Client implements Role {
     const key = this.key;
     if (key === undefined) return;
     let mine = false;
+    /** The latest send among the values this notice completes. */
+    let ackedSentAt = -Infinity;
     for (const e of m.entries) {
       if (e.client !== key) continue;
       mine = true;
@@ -190,6 +192,7 @@ export class Client implements Role {
       const p = this.pending.get(e.seq);
       if (!p) continue;
       this.pending.delete(e.seq);
+      if (p.sentAt > ackedSentAt) ackedSentAt = p.sentAt;
       p.sentAt = -1;
       this.completions.push({ seq: e.seq, position: e.position });
       this.metrics.completed++;
@@ -200,7 +203,30 @@ export class Client implements Role {
       this.lastAnswerAt = now;
     }
     while (this.completedBelow < this.nextSeq && !this.pending.has(this.completedBelow)) this.completedBelow++;
+    if (this.key !== undefined) this.resendOvertaken(ackedSentAt, now);
     this.metrics.pending = this.pending.size;
+  }
+
+  /**
+   * Values sent before one that is now decided were most likely lost on the way (their submit or
+   * their commit notice): the leader orders and answers in delivery order. Resend them at once
+   * instead of waiting out the retry interval — recovery resends what is missing, and a value
+   * that was only late costs a duplicate the leader answers from memory. No backoff: this is not
+   * a leader that fails to answer.
+   */
+  private resendOvertaken(sentBefore: number, now: number): void {
+    let resent = 0;
+    // `pending` is in order of last send; a value resent here moves to the end with `now`, which ends the loop.
+    for (const [seq, p] of this.pending) {
+      if (p.sentAt >= sentBefore) break;
+      this.pending.delete(seq);
+      p.sentAt = now;
+      this.pending.set(seq, p);
+      this.unsent.push(p);
+      resent++;
+    }
+    this.metrics.retransmissions += resent;
+    this.metrics.overtakenResends += resent;
   }
 
   /** The log retired our session: whatever is pending has an unknown outcome; start over. */

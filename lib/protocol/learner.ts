@@ -86,6 +86,8 @@ export class Learner implements Role {
   private knownEnd = 0;
   private lastProgressAt = -Infinity;
   private lastRequestAt = -Infinity;
+  /** The chosen instance whose value a tick found missing (see `pollMissingValue`). */
+  private valueMissingAt: number | undefined;
   /** When we last fell behind what exists; undefined while up to date. */
   private behindSince: number | undefined;
   private requestedTo = 0;
@@ -150,6 +152,7 @@ export class Learner implements Role {
 
   tick(now: number): void {
     this.pollCatchup(now);
+    this.pollMissingValue(now);
     if (this.group === 'learners' && this.options.trimAfterLearners > 0 &&
         now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
       this.lastProgressReportAt = now;
@@ -323,6 +326,36 @@ export class Learner implements Role {
     const answered = this.requestedTo > 0 && this.nextToDeliver >= this.requestedTo;
     const stalled = now - quietSince >= this.options.catchupMs;
     if (!answered && !stalled) return;
+    this.requestCatchup(now);
+  }
+
+  /**
+   * The next instance to deliver is chosen (a phase-2 quorum voted for one ballot) but its 2a
+   * never reached us, most likely lost: everything behind it waits. Ask at once — on the second
+   * tick that finds it so, to give a 2a that is only slower than the votes a chance — rather than
+   * after `catchupMs` of silence. Not while a request covering it is unanswered.
+   */
+  private pollMissingValue(now: number): void {
+    const head = this.nextToDeliver;
+    if (this.requestedTo > head || !this.chosenWithoutValue(head)) {
+      this.valueMissingAt = undefined;
+      return;
+    }
+    if (this.valueMissingAt !== head) {
+      this.valueMissingAt = head;
+      return;
+    }
+    this.valueMissingAt = undefined;
+    this.requestCatchup(now);
+  }
+
+  private chosenWithoutValue(instance: number): boolean {
+    const p = this.pending.get(instance);
+    if (!p || p.decided) return false;
+    return p.votes.some((v) => v.count >= this.options.phase2Quorum && !p.proposals.some((x) => sameBallot(x.ballot, v.ballot)));
+  }
+
+  private requestCatchup(now: number): void {
     const to = Math.min(this.knownEnd, this.nextToDeliver + this.options.catchupMaxInstances);
     this.outbox.send(TO_PROPOSERS, { type: 'catchup', requester: this.self, from: this.nextToDeliver, to });
     this.requestedTo = to;

@@ -52,7 +52,7 @@ export class Proposer implements Role {
   private ballot: Ballot = ZERO_BALLOT;
   private readonly outbox = new Outbox();
   readonly metrics = {
-    elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, nacks: 0, catchupServed: 0,
+    elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, overtakenRetransmissions: 0, nacks: 0, catchupServed: 0,
     submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, dropped: 0,
   };
   private readonly election: LeaderElection;

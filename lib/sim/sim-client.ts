@@ -23,6 +23,8 @@ export class SimClient {
   private waiting: { seq: number; value: Payload }[] = [];
   /** The session key each identified seq travels under. */
   private readonly keyOf = new Map<number, number>();
+  /** Seqs submitted and not completed, as seen from outside the client (not its own bookkeeping). */
+  private readonly outstanding = new Set<number>();
 
   /**
    * @param nonces where registration nonces come from (the simulation's seeded randomness)
@@ -36,6 +38,7 @@ export class SimClient {
   /** Submit a value (reported through `identified` once its session key is known). */
   submit(value: Payload, now: number): void {
     const seq = this.node.submit(value, now);
+    this.outstanding.add(seq);
     this.waiting.push({ seq, value });
     this.identify();
   }
@@ -55,6 +58,7 @@ export class SimClient {
   complete(completions: readonly Completion[]): (Identity & { position: number })[] {
     const out: (Identity & { position: number })[] = [];
     for (const c of completions) {
+      this.outstanding.delete(c.seq);
       const client = this.keyOf.get(c.seq);
       if (client === undefined) continue; // expired before it ever travelled
       this.keyOf.delete(c.seq);
@@ -63,8 +67,11 @@ export class SimClient {
     return out;
   }
 
-  /** Values submitted and not yet reported committed. */
+  /**
+   * Values submitted and not yet completed, counted from the submissions and the completions the
+   * client emitted — not from its own pending count, so a client that forgets a value is caught.
+   */
   get pending(): number {
-    return this.node.pendingCount;
+    return this.outstanding.size;
   }
 }
