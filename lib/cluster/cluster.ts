@@ -178,9 +178,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * ```
    */
   submit(value: T, options?: SubmitOptions): Promise<number> {
-    const first = this.config.hosted.clients[0];
-    if (first === undefined) return Promise.reject(new NotHostedError('clients', 0));
-    return this.clients.get(first)!.submit(value, options);
+    const handle = this.firstClient();
+    return handle ? handle.submit(value, options) : Promise.reject(new NotHostedError('clients', 0));
   }
 
   /**
@@ -193,9 +192,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * ```
    */
   submitMany(values: readonly T[], options?: SubmitOptions): Promise<number[]> {
-    const first = this.config.hosted.clients[0];
-    if (first === undefined) return Promise.reject(new NotHostedError('clients', 0));
-    return this.clients.get(first)!.submitMany(values, options);
+    const handle = this.firstClient();
+    return handle ? handle.submitMany(values, options) : Promise.reject(new NotHostedError('clients', 0));
   }
 
   /**
@@ -262,10 +260,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    * ```
    */
   learned(options: LearnedOptions = {}): AsyncIterableIterator<LearnedValue<T>> {
-    if (this.stopped) throw new ClusterStoppedError('learned()');
-    const learner = options.learner ?? this.config.hosted.learners[0];
-    if (learner === undefined) throw new NotHostedError('learners', 0);
-    return this.streams.add(learner, options, this.workers.runningControl('learners', learner));
+    return this.openStream(options);
   }
 
   /**
@@ -281,7 +276,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   learnedBatches(options: LearnedOptions & { readonly maxBatch?: number } = {}): AsyncIterableIterator<LearnedValue<T>[]> {
     const { maxBatch = 4096, ...rest } = options;
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`maxBatch must be a positive integer, got ${String(maxBatch)}`);
-    return new LearnedBatches(this.learned(rest) as LearnedStream<T>, maxBatch);
+    return new LearnedBatches(this.openStream(rest), maxBatch);
   }
 
   /** Status of every role instance (those whose worker is down report `running: false`). */
@@ -359,6 +354,20 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     const limit = this.config.protocol.batchMaxBytes - SUBMISSION_OVERHEAD;
     if (size > limit) throw new ValueTooLargeError(size, limit);
     return payload;
+  }
+
+  /** The lowest hosted client's handle (what `submit` and `submitMany` use), if this process hosts one. */
+  private firstClient(): ClientHandle<T> | undefined {
+    const first = this.config.hosted.clients[0];
+    return first === undefined ? undefined : this.clients.get(first);
+  }
+
+  /** One learner's stream (default: the lowest hosted learner), for `learned()` and `learnedBatches()`. */
+  private openStream(options: LearnedOptions): LearnedStream<T> {
+    if (this.stopped) throw new ClusterStoppedError('learned()');
+    const learner = options.learner ?? this.config.hosted.learners[0];
+    if (learner === undefined) throw new NotHostedError('learners', 0);
+    return this.streams.add(learner, options, this.workers.runningControl('learners', learner));
   }
 
   private log(line: string): void {
