@@ -6,7 +6,7 @@
  *
  *   npm run soak                         10,000,000 values (minutes)
  *   npm run soak -- --values 200000      a short run
- *   options: --clients 2 --sample-ms 1000 --json FILE
+ *   options: --clients 2 --sample-ms 1000 --json FILE --young-mb N (workerResourceLimits.maxYoungGenerationSizeMb)
  */
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({ options: {
   clients: { type: 'string', default: '2' },
   'sample-ms': { type: 'string', default: '1000' },
   json: { type: 'string' },
+  'young-mb': { type: 'string' },
 } });
 const total = Number(args.values);
 const clients = Number(args.clients);
@@ -26,6 +27,7 @@ const perClient = Math.ceil(total / clients);
 
 const cluster = await Cluster.start<string>({
   clients, proposers: 2, acceptors: 3, learners: 2, trim: true, maxOutstanding: 4096,
+  ...(args['young-mb'] ? { workerResourceLimits: { maxYoungGenerationSizeMb: Number(args['young-mb']) } } : {}),
 });
 const samples: { seconds: number; delivered: number; rssMiB: number; heapMiB: number }[] = [];
 let delivered = 0;

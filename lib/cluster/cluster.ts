@@ -56,7 +56,7 @@ export interface ClusterEvents {
 export type MetricName =
   | keyof Proposer['metrics'] | keyof Acceptor['metrics'] | keyof Learner['metrics'] | keyof Client['metrics'] | 'acceptedInstances'
   | `learner.${keyof Learner['metrics']}` | 'subscriptions' | 'valuesRetained' | 'valuesSkipped'
-  | `transport.${string}` | 'eventLoopActiveMs' | 'heapUsedBytes';
+  | `transport.${string}` | 'eventLoopActiveMs' | 'heapUsedBytes' | 'heapLimitBytes';
 
 export interface WorkerMetrics {
   readonly group: Group;

@@ -262,7 +262,7 @@ export class Supervisor {
     const client = w.members.find((m) => m.group === 'clients');
     const submit = client ? new MessageChannel() : undefined;
     const init = this.workerInit(w, control.port2, submit?.port2);
-    const worker = new Worker(WORKER_URL, { workerData: init, transferList: submit ? [control.port2, submit.port2] : [control.port2], execArgv: WORKER_EXEC_ARGV });
+    const worker = new Worker(WORKER_URL, { workerData: init, transferList: submit ? [control.port2, submit.port2] : [control.port2], execArgv: WORKER_EXEC_ARGV, ...(this.config.workerResourceLimits ? { resourceLimits: this.config.workerResourceLimits } : {}) });
     w.worker = worker;
     w.state = 'starting';
     w.exitReason = undefined;

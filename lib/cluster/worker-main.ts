@@ -131,7 +131,9 @@ const control: WorkerControl = {
     // Busy time of this thread's event loop since it started (ms): where the CPU goes.
     out.eventLoopActiveMs = Math.round(performance.eventLoopUtilization().active);
     // This thread's own V8 heap (workers share the process RSS): where memory goes.
-    out.heapUsedBytes = getHeapStatistics().used_heap_size;
+    const heap = getHeapStatistics();
+    out.heapUsedBytes = heap.used_heap_size;
+    out.heapLimitBytes = heap.heap_size_limit;
     return out;
   },
   setFaults(settings: FaultSettings): boolean {

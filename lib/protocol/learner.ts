@@ -84,10 +84,12 @@ export class Learner implements Role {
   private readonly self: Destination;
   /** One past the highest instance known to exist anywhere. */
   private knownEnd = 0;
+  /** One past the highest instance decided here: a later instance decided while the head is not is a sign of loss. */
+  private decidedEnd = 0;
   private lastProgressAt = -Infinity;
   private lastRequestAt = -Infinity;
-  /** The chosen instance whose value a tick found missing (see `pollMissingValue`). */
-  private valueMissingAt: number | undefined;
+  /** The head instance a tick found stuck (see `pollStuckHead`). */
+  private stuckAt: number | undefined;
   /** When we last fell behind what exists; undefined while up to date. */
   private behindSince: number | undefined;
   private requestedTo = 0;
@@ -152,7 +154,7 @@ export class Learner implements Role {
 
   tick(now: number): void {
     this.pollCatchup(now);
-    this.pollMissingValue(now);
+    this.pollStuckHead(now);
     if (this.group === 'learners' && this.options.trimAfterLearners > 0 &&
         now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
       this.lastProgressReportAt = now;
@@ -232,7 +234,7 @@ export class Learner implements Role {
     if (this.isDecided(m.instance)) return;
     const p = this.pendingAt(m.instance);
     if (!p.proposals.some((x) => sameBallot(x.ballot, m.ballot))) p.proposals.push({ ballot: m.ballot, batch: m.batch });
-    this.tryDecide(p);
+    this.tryDecide(m.instance, p);
   }
 
   private onVote(m: AcceptedMessage): void {
@@ -249,30 +251,31 @@ export class Learner implements Role {
       vote.mask |= bit;
       vote.count++;
     }
-    this.tryDecide(p);
+    this.tryDecide(m.instance, p);
   }
 
   private onDecided(m: DecidedMessage): void {
     for (const e of m.entries) {
       this.noteExists(e.instance + 1);
-      if (!this.isDecided(e.instance)) this.decide(this.pendingAt(e.instance), e.batch);
+      if (!this.isDecided(e.instance)) this.decide(e.instance, this.pendingAt(e.instance), e.batch);
     }
   }
 
   /** A value is chosen once a phase-2 quorum accepted the same ballot; its value is that ballot's. */
-  private tryDecide(p: PendingInstance): void {
+  private tryDecide(instance: number, p: PendingInstance): void {
     for (const vote of p.votes) {
       if (vote.count < this.options.phase2Quorum) continue;
       const proposal = p.proposals.find((x) => sameBallot(x.ballot, vote.ballot));
       if (proposal) {
-        this.decide(p, proposal.batch);
+        this.decide(instance, p, proposal.batch);
         return;
       }
     }
   }
 
-  private decide(p: PendingInstance, batch: Batch): void {
+  private decide(instance: number, p: PendingInstance, batch: Batch): void {
     p.decided = batch;
+    if (instance >= this.decidedEnd) this.decidedEnd = instance + 1;
     p.proposals = [];
     p.votes = [];
     this.metrics.instancesDecided++;
@@ -330,29 +333,32 @@ export class Learner implements Role {
   }
 
   /**
-   * The next instance to deliver is chosen (a phase-2 quorum voted for one ballot) but its 2a
-   * never reached us, most likely lost: everything behind it waits. Ask at once — on the second
-   * tick that finds it so, to give a 2a that is only slower than the votes a chance — rather than
-   * after `catchupMs` of silence. Not while a request covering it is unanswered.
+   * The next instance to deliver is stuck, most likely by loss, and everything behind it waits:
+   * either it is chosen (a phase-2 quorum voted for one ballot) but its 2a never reached us, or a
+   * later instance is decided here while it is not (its votes or 2a were lost). Ask at once — on
+   * the second tick that finds the same head so, to give a message that is only slower than its
+   * successors a chance — rather than after `catchupMs` of silence. Not while a request covering it
+   * is unanswered.
    */
-  private pollMissingValue(now: number): void {
+  private pollStuckHead(now: number): void {
     const head = this.nextToDeliver;
-    if (this.requestedTo > head || !this.chosenWithoutValue(head)) {
-      this.valueMissingAt = undefined;
+    if (this.requestedTo > head || !this.headStuck(head)) {
+      this.stuckAt = undefined;
       return;
     }
-    if (this.valueMissingAt !== head) {
-      this.valueMissingAt = head;
+    if (this.stuckAt !== head) {
+      this.stuckAt = head;
       return;
     }
-    this.valueMissingAt = undefined;
+    this.stuckAt = undefined;
     this.requestCatchup(now);
   }
 
-  private chosenWithoutValue(instance: number): boolean {
-    const p = this.pending.get(instance);
-    if (!p || p.decided) return false;
-    return p.votes.some((v) => v.count >= this.options.phase2Quorum && !p.proposals.some((x) => sameBallot(x.ballot, v.ballot)));
+  private headStuck(head: number): boolean {
+    const p = this.pending.get(head);
+    if (p?.decided) return false;
+    if (this.decidedEnd > head + 1) return true;
+    return !!p && p.votes.some((v) => v.count >= this.options.phase2Quorum && !p.proposals.some((x) => sameBallot(x.ballot, v.ballot)));
   }
 
   private requestCatchup(now: number): void {

@@ -76,7 +76,19 @@ describe('Cluster API', function () {
       ['a logger without warn', { logger: { debug: () => undefined } }],
       ['an unknown option (a typo)', { acceptor: 3 }],
       ['the protocol option the cluster sets from trim', { trimAfterLearners: 2 }],
+      ['a worker heap limit of 0 MiB', { workerResourceLimits: { maxYoungGenerationSizeMb: 0 } }],
+      ['an unknown worker heap limit', { workerResourceLimits: { maxHeapMb: 64 } }],
     ];
+    it('passes workerResourceLimits to every worker', async () => {
+      await using cluster = await Cluster.start<string>({ learners: 1, workerResourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 256 } });
+      await cluster.submit('small heaps');
+      const stream = cluster.learned()[Symbol.asyncIterator]();
+      expect((await stream.next()).value?.value).to.equal('small heaps');
+      await stream.return?.();
+      // The limit is on the isolate: V8 reports the old generation cap (plus the young one) as the heap limit.
+      const heaps = (await cluster.metrics()).workers.map((w) => w.metrics?.heapLimitBytes ?? 0);
+      for (const limit of heaps) expect(limit / 2 ** 20).to.be.within(256, 300);
+    });
     it('names the closest option when one is misspelled', async () => {
       const err = await Cluster.start({ leaderTimeoutMS: 500 } as never).then(() => undefined, (e: unknown) => e as Error);
       expect(err?.message).to.equal('unknown option "leaderTimeoutMS"; did you mean leaderTimeoutMs?');

@@ -123,6 +123,21 @@ describe('Learner', () => {
     expect(ofType(outgoing(new Learner(2, options())), 'progress')).to.have.length(0);
   });
 
+  it('asks on the second tick when its next instance is stuck behind a decided one, not before', () => {
+    const l = learnerWithSessions({ catchupMs: 1000 });
+    l.handle(accept(1), 0);
+    l.handle(vote(1, 0), 0); // instance 1: one vote of a quorum of two, the other lost
+    for (const acceptor of [0, 1]) l.handle(vote(2, acceptor), 0);
+    l.handle(accept(2), 0); // instance 2 is decided here, instance 1 is not
+    expect(deliveries(l)).to.have.length(0);
+    l.tick(5);
+    expect(ofType(outgoing(l), 'catchup'), 'the first tick gives a slow vote its chance').to.have.length(0);
+    l.tick(10);
+    expect(ofType(outgoing(l), 'catchup')).to.deep.equal([{ type: 'catchup', requester: { group: 'learners', member: 0 }, from: 1, to: 3 }]);
+    l.tick(15);
+    expect(ofType(outgoing(l), 'catchup'), 'not again while that request is unanswered').to.have.length(0);
+  });
+
   it('does not ask for catch-up while it keeps up', () => {
     const l = learnerWithSessions();
     for (let i = 1; i <= 10; i++) {
