@@ -174,6 +174,19 @@ export const PLANTED_BUGS = [
     from: 'if (this.key !== undefined && this.pending.size === 0 && now - this.lastAnswerAt',
     to: 'if (this.key !== undefined && now - this.lastAnswerAt',
   },
+  // ---- read barriers (read index)
+  {
+    name: 'leader answers a read barrier without a confirm round (a deposed leader answers stale)',
+    file: 'lib/protocol/read-barriers.ts',
+    from: '    for (const t of tokens) this.waiting.push(t);\n    if (!this.current) this.startRound(ballot, readIndex, now);',
+    to: '    this.confirmed.push({ tokens: [...tokens], readIndex });',
+  },
+  {
+    name: 'read index is what the leader delivered, not what it proposed',
+    file: 'lib/protocol/proposer.ts',
+    from: 'this.barriers.request(message.tokens, this.ballot, this.pipeline.proposedEnd, now);',
+    to: 'this.barriers.request(message.tokens, this.ballot, this.learner.delivered, now);',
+  },
   // ---- election
   {
     name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',

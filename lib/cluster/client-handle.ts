@@ -84,6 +84,8 @@ export class ClientHandle<T = unknown> {
   private readonly pending = new Map<number, Waiting>();
   private outIds: number[] = [];
   private outValues: Payload[] = [];
+  /** Read barriers asked this turn, by id (their answers come back as (id, position) pairs too). */
+  private outBarriers: number[] = [];
   private flushScheduled = false;
   private nextId = 0;
   /** Set once the cluster stops: every later `submit` is refused. */
@@ -142,6 +144,29 @@ export class ClientHandle<T = unknown> {
     });
   }
 
+  /**
+   * A read barrier (read index): resolves with a position P such that every value decided before
+   * this call sits below P. Once a learner has delivered P values (positions 0 to P - 1), what it
+   * applied reflects every write that completed before the call: read your state then, and the
+   * read is linearizable. No log entry is written; the leader confirms with a phase-2 quorum of
+   * acceptors that nobody has taken over, so no clock is trusted (no lease). Does not count
+   * against `maxOutstanding`. Rejects as `submit` does (stopped, killed, worker exit, signal).
+   */
+  barrier(options?: SubmitOptions): Promise<number> {
+    if (this.closed) return Promise.reject(new ClusterStoppedError('barrier'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (!this.link.submitPort()) return Promise.reject(new MemberStateError('clients', this.id, 'is not running'));
+    return new Promise<number>((resolve, reject) => {
+      const settler: Settler = { resolve: (_, position) => resolve(position), reject };
+      const id = this.nextId++;
+      this.pending.set(id, { payload: '', settler: signal ? abortable(settler, signal) : settler, index: 0 });
+      if (this.pending.size === 1) this.link.busy(true);
+      this.outBarriers.push(id);
+      this.scheduleFlush();
+    });
+  }
+
   private enqueue(entry: Waiting): void {
     if (this.pending.size < this.maxOutstanding && this.waiting.length === 0) this.send(entry);
     else this.waiting.push(entry);
@@ -188,6 +213,7 @@ export class ClientHandle<T = unknown> {
   failInFlight(error: Error): void {
     this.outIds = [];
     this.outValues = [];
+    this.outBarriers = [];
     this.failIds([...this.pending.keys()], error);
   }
 
@@ -201,10 +227,13 @@ export class ClientHandle<T = unknown> {
     if (this.pending.size === 1) this.link.busy(true);
     this.outIds.push(id);
     this.outValues.push(entry.payload);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Values settled: let waiting ones take their places, in order. */
@@ -218,13 +247,15 @@ export class ClientHandle<T = unknown> {
   /** Everything submitted this turn goes to the worker as one request. */
   private flush(): void {
     this.flushScheduled = false;
-    const request: SubmitRequest = { ids: this.outIds, values: this.outValues };
+    const barriers = this.outBarriers;
+    const request: SubmitRequest = { ids: this.outIds, values: this.outValues, ...(barriers.length ? { barriers } : {}) };
     this.outIds = [];
     this.outValues = [];
-    if (!request.ids.length) return;
+    this.outBarriers = [];
+    if (!request.ids.length && !barriers.length) return;
     const port = this.link.submitPort();
     if (!port) {
-      this.failIds(request.ids, new WorkerExitedError('clients', this.id));
+      this.failIds([...request.ids, ...barriers], new WorkerExitedError('clients', this.id));
       return;
     }
     port.postMessage(request);

@@ -13,10 +13,6 @@
  * submit path, `learned.ts` the iterators, `leader.ts` follows the leader, and
  * `cluster-options.ts` validates the options.
  */
-import type { Acceptor } from '../protocol/acceptor.js';
-import type { Client } from '../protocol/client.js';
-import type { Learner } from '../protocol/learner.js';
-import type { Proposer } from '../protocol/proposer.js';
 import { EventEmitter } from 'eventemitter3';
 import { ValueTooLargeError } from '../protocol/client.js';
 import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
@@ -28,7 +24,8 @@ import {
 } from './cluster-options.js';
 import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { KeepAlive } from './keep-alive.js';
-import { type ExitReason, Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
+import type { ClusterEvents, ClusterMetrics, WorkerMetrics } from './cluster-types.js';
+import { Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { LearnedBatches, type LearnedOptions, type LearnedStream, LearnedStreams, type LearnedValue } from './learned.js';
 import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError, ValueEncodingError } from './errors.js';
@@ -36,43 +33,7 @@ import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgum
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
-
-/** Events of a `Cluster` (eventemitter3: `cluster.on('leader', ...)`). */
-export interface ClusterEvents {
-  /** The proposer the cluster follows changed (undefined: none leads right now). */
-  leader: (event: { proposer: number | undefined; ballot: string | undefined }) => void;
-  /** A worker exited: `killed` by `kill`, `stopped` by `stop`, `crashed` on its own. */
-  exit: (event: { group: Group; id: number; code: number; reason: ExitReason }) => void;
-  /** A worker threw, or something failed in the background. Never thrown at you. */
-  error: (error: Error) => void;
-}
-
-/** One worker's counters, as `Cluster.metrics()` reports them. */
-/**
- * The counter names `metrics()` reports: the role's own (each role reports its subset), a
- * proposer's embedded learner's (prefixed `learner.`), a learner worker's stream counters, the
- * worker's transport counters (prefixed `transport.`), and the worker thread's own.
- */
-export type MetricName =
-  | keyof Proposer['metrics'] | keyof Acceptor['metrics'] | keyof Learner['metrics'] | keyof Client['metrics'] | 'acceptedInstances'
-  | `learner.${keyof Learner['metrics']}` | 'subscriptions' | 'valuesRetained' | 'valuesSkipped'
-  | `transport.${string}` | 'eventLoopActiveMs' | 'heapUsedBytes' | 'heapLimitBytes';
-
-export interface WorkerMetrics {
-  readonly group: Group;
-  readonly id: number;
-  readonly running: boolean;
-  /** Role and transport counters; undefined when the worker is down or did not answer. */
-  readonly metrics?: Readonly<Partial<Record<MetricName, number>>>;
-}
-
-export interface ClusterMetrics {
-  readonly workers: readonly WorkerMetrics[];
-  /** Per client handle: values in flight and values waiting for room. */
-  readonly clients: readonly { readonly id: number; readonly outstanding: number; readonly queued: number }[];
-  /** The proposer currently leading, if any. */
-  readonly leader: number | undefined;
-}
+export type { ClusterEvents, ClusterMetrics, MetricName, WorkerMetrics } from './cluster-types.js';
 
 /**
  * A Multi-Paxos cluster of worker threads. Start with `Cluster.start(options)`; end with `stop()`
@@ -194,6 +155,16 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   submitMany(values: readonly T[], options?: SubmitOptions): Promise<number[]> {
     const handle = this.firstClient();
     return handle ? handle.submitMany(values, options) : Promise.reject(new NotHostedError('clients', 0));
+  }
+
+  /**
+   * A read barrier through client 0 (with `host`: the lowest hosted client): resolves with P, and
+   * every value decided before the call is below position P. Read once a learner delivered P
+   * values: the read is linearizable. See `ClientHandle.barrier`.
+   */
+  barrier(options?: SubmitOptions): Promise<number> {
+    const handle = this.firstClient();
+    return handle ? handle.barrier(options) : Promise.reject(new NotHostedError('clients', 0));
   }
 
   /**

@@ -67,6 +67,7 @@ function onReady(role: Role, ready: Ready): void {
   }
   if (ready.deliveries.length) feed?.add(ready.deliveries);
   if (ready.completions.length) submitPort?.complete(ready.completions);
+  if (ready.barriers) submitPort?.passed(ready.barriers);
   if (ready.leadership) {
     const { leading, ballot } = ready.leadership;
     post({ type: 'leader', proposer: role.id, leading, ballot });

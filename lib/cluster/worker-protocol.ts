@@ -87,6 +87,8 @@ export type WorkerEvent =
 export interface SubmitRequest {
   readonly ids: readonly number[];
   readonly values: readonly Payload[];
+  /** Read barriers asked, by id: answered in `SubmitReply.done` as (id, position) like values. */
+  readonly barriers?: readonly number[];
 }
 
 /** Client worker → main: decided positions, and values the client refused. */

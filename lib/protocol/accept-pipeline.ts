@@ -47,6 +47,11 @@ export class AcceptPipeline {
 
   constructor(private readonly options: ResolvedOptions, private readonly outbox: Outbox, private readonly metrics: PipelineMetrics) {}
 
+  /** One past the highest instance this leader has proposed or will re-propose: a read barrier's index. */
+  get proposedEnd(): number {
+    return this.nextToPropose;
+  }
+
   /** Queue `client`'s values unless they are queued or in flight already. */
   queueValues(client: number, values: readonly Submission[]): void {
     const seqs = this.orderingOf(client);

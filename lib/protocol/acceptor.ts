@@ -69,6 +69,12 @@ export class Acceptor implements Role {
       case 'prepare': return this.onPrepare(message);
       case 'accept': return this.onAccept(message);
       case 'heartbeat': return this.onHeartbeat(message);
+      case 'confirm':
+        // Read-only: what we have promised, for a leader confirming that nobody above it has
+        // been promised since its read barrier began (a higher promise makes it not count us).
+        this.outbox.send({ group: 'proposers', member: proposerOf(message.ballot) },
+          { type: 'confirmed', ballot: message.ballot, acceptor: this.id, round: message.round, promised: this.promised });
+        return;
       case 'trim': {
         const whole = this.trimAssembler.add(message.snapshot);
         if (whole) this.onTrim(whole);

@@ -10,9 +10,9 @@
  * ends every value still pending with `SESSION_EXPIRED` (outcome unknown, never delivered twice)
  * and opens a new one for the values that follow.
  */
-import type { CommittedMessage, Message, Payload, RegisteredMessage, Submission } from './messages.js';
-import { REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
-import { type Completion, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
+import type { BarrierPassedMessage, CommittedMessage, Message, Payload, RegisteredMessage, Submission } from './messages.js';
+import { MAX_BARRIER_TOKENS, REGISTRATION_CLIENT, SESSION_EXPIRED, SUBMISSION_OVERHEAD, payloadSize } from './messages.js';
+import { type Completion, type PassedBarrier, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 
 export type { Completion } from './role.js';
 import type { ResolvedOptions } from './options.js';
@@ -53,13 +53,16 @@ export class Client implements Role {
   private readonly pending = new Map<number, PendingValue>();
   private unsent: PendingValue[] = [];
   private completions: Completion[] = [];
+  /** Read barriers asked and not yet answered: token → when last sent (undefined: send with the next Ready). */
+  private readonly barriers = new Map<string, number | undefined>();
+  private passed: PassedBarrier[] = [];
   private readonly outbox = new Outbox();
   /** Current resend interval: `clientRetryMs`, doubled per unanswered resend round, up to 8×. */
   private retryMs: number;
   private lastNow = -Infinity;
   /** When the log last answered us (a registration or one of our values). */
   private lastAnswerAt = -Infinity;
-  readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, overtakenResends: 0, pending: 0, dropped: 0 };
+  readonly metrics = { submitted: 0, completed: 0, expired: 0, sessions: 0, retransmissions: 0, overtakenResends: 0, pending: 0, barriers: 0, dropped: 0 };
 
   /** @param id the configured client id (names it in logs; the session key identifies its values) */
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ClientSettings) {
@@ -92,6 +95,17 @@ export class Client implements Role {
     return seq;
   }
 
+  /**
+   * Ask for a read barrier (read index): the answer, a `PassedBarrier` in a later Ready, carries
+   * a position such that every value decided before this call is below it. Needs no session.
+   * `token` names it (drawn by the runtime, 16 to 64 characters, as a nonce).
+   */
+  barrier(token: string, now: number): void {
+    this.lastNow = now;
+    this.barriers.set(token, undefined);
+    this.metrics.barriers++;
+  }
+
   /** Values submitted and not yet decided. */
   get pendingCount(): number {
     return this.pending.size;
@@ -101,11 +115,16 @@ export class Client implements Role {
     this.lastNow = now;
     if (message.type === 'committed') this.onCommitted(message, now);
     else if (message.type === 'registered') this.onRegistered(message, now);
+    else if (message.type === 'barrierPassed') this.onBarrierPassed(message);
     else this.metrics.dropped++;
   }
 
   tick(now: number): void {
     this.lastNow = now;
+    // Barriers unanswered for the base retry interval are asked again (the leader may have changed).
+    for (const [token, sentAt] of this.barriers) {
+      if (sentAt !== undefined && now - sentAt >= this.options.clientRetryMs) this.barriers.set(token, undefined);
+    }
     const r = this.registration;
     if (r) {
       if (r.sentAt !== undefined && now - r.sentAt >= this.retryMs) {
@@ -137,10 +156,14 @@ export class Client implements Role {
       this.outbox.send(TO_PROPOSERS, { type: 'submit', client: REGISTRATION_CLIENT, completedBelow: 0, values: [entry] });
     }
     if (this.unsent.length && this.key !== undefined) this.packUnsent(this.key);
-    if (this.outbox.size === 0 && this.completions.length === 0) return EMPTY_READY;
+    this.sendBarriers();
+    if (this.outbox.size === 0 && this.completions.length === 0 && this.passed.length === 0) return EMPTY_READY;
     const ready: Ready = { writes: NONE, messages: this.outbox.take(), deliveries: NONE, gaps: NONE, completions: this.completions };
     this.completions = [];
-    return ready;
+    if (this.passed.length === 0) return ready;
+    const barriers = this.passed;
+    this.passed = [];
+    return { ...ready, barriers };
   }
 
   counters(): Record<string, number> {
@@ -227,6 +250,26 @@ export class Client implements Role {
     }
     this.metrics.retransmissions += resent;
     this.metrics.overtakenResends += resent;
+  }
+
+  private sendBarriers(): void {
+    let tokens: string[] = [];
+    for (const [token, sentAt] of this.barriers) {
+      if (sentAt !== undefined) continue;
+      this.barriers.set(token, this.lastNow);
+      tokens.push(token);
+      if (tokens.length === MAX_BARRIER_TOKENS) {
+        this.outbox.send(TO_PROPOSERS, { type: 'barrier', tokens });
+        tokens = [];
+      }
+    }
+    if (tokens.length) this.outbox.send(TO_PROPOSERS, { type: 'barrier', tokens });
+  }
+
+  private onBarrierPassed(m: BarrierPassedMessage): void {
+    for (const token of m.tokens) {
+      if (this.barriers.delete(token)) this.passed.push({ token, position: m.position });
+    }
   }
 
   /** The log retired our session: whatever is pending has an unknown outcome; start over. */

@@ -3,7 +3,7 @@
  * every decoded message through `isMessage`; the roles then trust the shape.
  */
 import type { Payload, Submission, Batch, Group, Destination, AcceptedEntry, DecidedEntry, CommitNotice, DeliverySnapshot, SnapshotPart, Message } from './messages.js';
-import { GROUPS, REGISTRATION_CLIENT, SESSION_EXPIRED } from './messages.js';
+import { GROUPS, MAX_BARRIER_TOKENS, REGISTRATION_CLIENT, SESSION_EXPIRED } from './messages.js';
 import { isBallot } from './ballot.js';
 
 const isIndex = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -61,6 +61,10 @@ function isSnapshotPart(x: unknown): x is SnapshotPart {
   return isSnapshot(s) && isIndex(s.part) && isIndex(s.parts) && s.part < s.parts;
 }
 
+function isTokens(x: unknown): x is readonly string[] {
+  return Array.isArray(x) && x.length > 0 && x.length <= MAX_BARRIER_TOKENS && x.every(isNonce);
+}
+
 /** Deep shape check of an untrusted message. */
 export function isMessage(x: unknown): x is Message {
   if (typeof x !== 'object' || x === null) return false;
@@ -99,6 +103,14 @@ export function isMessage(x: unknown): x is Message {
     case 'trim':
     case 'trimmed':
       return isSnapshotPart(m.snapshot);
+    case 'barrier':
+      return isTokens(m.tokens);
+    case 'barrierPassed':
+      return isTokens(m.tokens) && isIndex(m.position);
+    case 'confirm':
+      return isBallot(m.ballot) && isIndex(m.round);
+    case 'confirmed':
+      return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.round) && isBallot(m.promised);
     default:
       return false;
   }

@@ -28,6 +28,13 @@
  *    learner   -- catchup{from, to}        -> proposers    (a gap, or behind the heartbeat)
  *    leader    ~~ decided{entries}         ~> the learner (or proposer) that asked
  *
+ *  Read barriers (read index: no log write):
+ *    client    -- barrier{tokens}          -> proposers    (only the leader acts on it)
+ *    leader    -- confirm{b, round}        => acceptors    (still nobody above b?)
+ *    acceptor  ~~ confirmed{b, a, round, promised} ~> that proposer
+ *    leader    -- barrierPassed{tokens, position} -> clients (a phase-2 quorum confirmed b, and
+ *                                                   the leader delivered what it had proposed)
+ *
  *  Bounding memory (when `learners` is configured):
  *    learner   -- progress{delivered}      -> proposers
  *    leader    -- trim{snapshot part}      => acceptors, proposers   (below every learner)
@@ -258,6 +265,43 @@ export interface RegisteredMessage {
   readonly client: number;
 }
 
+/** Most barrier tokens in one message: 256 of at most 64 characters fit a datagram with room to spare. */
+export const MAX_BARRIER_TOKENS = 256;
+
+/** A client asks where the log stands: answered with a position once that is confirmed (see `ReadBarriers`). */
+export interface BarrierMessage {
+  readonly type: 'barrier';
+  /** One random token per barrier (as a nonce: 16 to 64 characters), so answers find their caller. */
+  readonly tokens: readonly string[];
+}
+
+/**
+ * The leader's answer: every value decided before the barriers were asked for has a position
+ * below `position` (the leader had delivered that many values when it answered).
+ */
+export interface BarrierPassedMessage {
+  readonly type: 'barrierPassed';
+  readonly tokens: readonly string[];
+  readonly position: number;
+}
+
+/** A leader asks the acceptors whether anyone above its ballot has been promised since `round` began. */
+export interface ConfirmMessage {
+  readonly type: 'confirm';
+  readonly ballot: Ballot;
+  readonly round: number;
+}
+
+/** An acceptor's answer to `confirm`: what it had promised when the round reached it. */
+export interface ConfirmedMessage {
+  readonly type: 'confirmed';
+  /** The round's ballot, echoed: rounds are numbered per proposer life, ballots are unique. */
+  readonly ballot: Ballot;
+  readonly acceptor: number;
+  readonly round: number;
+  readonly promised: Ballot;
+}
+
 export type Message =
   | SubmitMessage
   | HeartbeatMessage
@@ -273,7 +317,11 @@ export type Message =
   | AliveMessage
   | ProgressMessage
   | TrimMessage
-  | TrimmedMessage;
+  | TrimmedMessage
+  | BarrierMessage
+  | BarrierPassedMessage
+  | ConfirmMessage
+  | ConfirmedMessage;
 
 export type MessageType = Message['type'];
 
@@ -300,6 +348,10 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   progress: ['proposers'],
   trim: ['acceptors', 'proposers'],
   trimmed: ['learners', 'proposers'],
+  barrier: ['proposers'],
+  barrierPassed: ['clients'],
+  confirm: ['acceptors'],
+  confirmed: ['proposers'],
 };
 
 // Validation at the trust boundary and size estimates live beside this file; they are part of

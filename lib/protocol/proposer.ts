@@ -15,6 +15,7 @@
  * - `PrepareRound`: phase 1, promises and what to re-propose;
  * - `AcceptPipeline`: phase 2, the queue, the in-flight window, retransmission;
  * - `ClientDesk`: admitting submissions and answering clients;
+ * - `ReadBarriers`: read barriers (read index), confirmed with a quorum, answered once delivered;
  * - `serveCatchup` and `LogTrimmer`: serving and trimming the decided log.
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, sameBallot } from './ballot.js';
@@ -27,6 +28,7 @@ import { LeaderElection } from './leader-election.js';
 import { Learner } from './learner.js';
 import { LogTrimmer } from './log-trimmer.js';
 import { PrepareRound } from './prepare-round.js';
+import { ReadBarriers } from './read-barriers.js';
 import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox } from './role.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -53,13 +55,14 @@ export class Proposer implements Role {
   private readonly outbox = new Outbox();
   readonly metrics = {
     elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, overtakenRetransmissions: 0, nacks: 0, catchupServed: 0,
-    submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, dropped: 0,
+    submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, barrierRounds: 0, barriersPassed: 0, dropped: 0,
   };
   private readonly election: LeaderElection;
   private readonly prepare: PrepareRound;
   private readonly pipeline: AcceptPipeline;
   private readonly desk: ClientDesk;
   private readonly trimmer: LogTrimmer;
+  private readonly barriers: ReadBarriers;
   /** Catch-up requests of the learner, sent with our next Ready unless we lead by then. */
   private learnerRequests: Outgoing[] = [];
   /** The leadership the last Ready reported. */
@@ -72,6 +75,7 @@ export class Proposer implements Role {
     this.prepare = new PrepareRound(options, this.outbox);
     this.pipeline = new AcceptPipeline(options, this.outbox, this.metrics);
     this.trimmer = new LogTrimmer(id, options, this.outbox, this.metrics);
+    this.barriers = new ReadBarriers(options, this.outbox, this.metrics);
   }
 
   get isLeader(): boolean {
@@ -105,6 +109,18 @@ export class Proposer implements Role {
       case 'alive':
         this.election.noteAcceptor(message.acceptor, now);
         this.election.noteBallot(message.promised);
+        break;
+      case 'barrier':
+        // Only the leader answers; a client asks again until one does.
+        if (this.isLeader) this.barriers.request(message.tokens, this.ballot, this.pipeline.proposedEnd, now);
+        break;
+      case 'confirmed':
+        this.election.noteAcceptor(message.acceptor, now);
+        this.election.noteBallot(message.promised);
+        if (this.isLeader) {
+          this.barriers.onConfirmed(message, this.ballot, this.pipeline.proposedEnd, now);
+          this.barriers.answerDelivered(this.learner.delivered, this.learner.position);
+        }
         break;
       case 'catchup': this.onCatchup(message); break;
       case 'accept':
@@ -147,6 +163,7 @@ export class Proposer implements Role {
     else if (this.phase === 'preparing' && this.prepare.retransmitDue(now)) this.prepare.send(this.ballot, now);
     else if (this.phase === 'leading') {
       this.pipeline.retransmitStale(this.ballot, this.learner, now);
+      this.barriers.tick(this.ballot, now);
       this.trimmer.maybeTrim(now, this.learner, this.election);
     }
   }
@@ -182,6 +199,7 @@ export class Proposer implements Role {
     this.phase = 'follower';
     this.prepare.clear();
     this.pipeline.clear();
+    this.barriers.clear();
   }
 
   /**
@@ -255,6 +273,7 @@ export class Proposer implements Role {
   private drainLearner(): void {
     const leading = this.isLeader;
     this.pipeline.releaseDelivered(this.learner.delivered, leading);
+    if (leading) this.barriers.answerDelivered(this.learner.delivered, this.learner.position);
     const learned = this.learner.takeReady();
     if (learned.messages.length) this.learnerRequests = this.learnerRequests.concat(learned.messages);
     this.desk.answerLearned(learned.deliveries, leading);

@@ -37,6 +37,13 @@ export interface Completion {
   readonly position: number;
 }
 
+/** Clients: a read barrier answered (see `Client.barrier`). */
+export interface PassedBarrier {
+  readonly token: string;
+  /** Every value decided before the barrier was asked for has a position below this one. */
+  readonly position: number;
+}
+
 /** A proposer's leadership, reported when it changes (etcd raft's `SoftState`). */
 export interface Leadership {
   readonly leading: boolean;
@@ -57,6 +64,8 @@ export interface Ready {
   readonly completions: readonly Completion[];
   /** Proposers: present when leadership changed since the last Ready. */
   readonly leadership?: Leadership;
+  /** Clients: read barriers answered; present only when there are some. */
+  readonly barriers?: readonly PassedBarrier[];
 }
 
 /** The empty list every unused Ready field holds (shared, never mutated). */

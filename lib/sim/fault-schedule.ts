@@ -21,6 +21,7 @@ export function drawFaults(rng: Rng, mix: FaultMix, shape: Scenario['shape'], pr
   if (mix === 'crashes' || mix === 'chaos') faults.push(...crashSchedule(rng, shape, protocol, healAtMs, permanent));
   if (mix === 'handover') faults.push(...proposersLoseSight(rng, shape, healAtMs));
   if (mix === 'partitions' || mix === 'chaos') faults.push(...partitionSchedule(rng, nodes, healAtMs));
+  if ((mix === 'partitions' || mix === 'chaos') && shape.proposers > 1 && rng.chance(0.5)) faults.push(...pausedLeader(rng, shape, protocol, healAtMs));
   if ((mix === 'crashes' || mix === 'chaos' || mix === 'partitions') && rng.chance(0.5)) faults.push(...stallSchedule(rng, nodes, healAtMs));
   faults.sort((a, b) => a.at - b.at);
   return faults;
@@ -123,6 +124,26 @@ function partitionSchedule(rng: Rng, nodes: NodeRef[], until: number): Fault[] {
     }
   }
   return faults;
+}
+
+/**
+ * The old leader's pause (a GC pause, a stopped VM): the leader (usually the highest id) and a
+ * client are cut off from everyone else, and the leader stalls for longer than the leader timeout
+ * right after. The others elect a new leader and decide values meanwhile; when the old one
+ * resumes, it works off what queued up (the client's requests first) before its next tick can
+ * notice it lost its quorum, cut off still or back among acceptors that promised the new leader. Anything it answers from its own view then is stale, which only a
+ * quorum-confirmed answer (a read barrier's confirm round) rules out, not timing.
+ */
+function pausedLeader(rng: Rng, shape: Scenario['shape'], protocol: ProtocolOptions, until: number): Fault[] {
+  const leader: NodeRef = { group: 'proposers', id: rng.chance(0.8) ? shape.proposers - 1 : rng.int(shape.proposers) };
+  const client: NodeRef = { group: 'clients', id: rng.int(shape.clients) };
+  const at = rng.between(100, Math.max(200, until - 500));
+  const pauseMs = (protocol.leaderTimeoutMs ?? 200) * rng.pick([2, 4, 8]);
+  return [
+    // The cut may heal before the pause ends: the leader then resumes among acceptors that promised a rival.
+    { kind: 'partition', at, forMs: pauseMs + rng.between(-Math.floor(pauseMs / 2), 500), side: [leader, client] },
+    { kind: 'stall', at: at + rng.between(0, 20), forMs: pauseMs, node: leader },
+  ];
 }
 
 function stallSchedule(rng: Rng, nodes: NodeRef[], until: number): Fault[] {

@@ -62,6 +62,7 @@ export class InvariantChecker {
   private readonly submitted = new Map<string, Payload>();
   private readonly learnerProgress = new Map<string, number>();
   private readonly promisedPositions = new Map<string, number>();
+  private highestPromised = -1;
   /** Highest ballot each acceptor (by name, across restarts) promised or accepted in what it sent or synced. */
   private readonly acceptorHigh = new Map<string, Ballot>();
   private readonly acceptorDisk = new Map<string, Ballot>();
@@ -244,6 +245,12 @@ export class InvariantChecker {
       throw new InvariantViolation('position', `client was told ${k} is at ${position} and earlier at ${promised}`);
     }
     this.promisedPositions.set(k, position);
+    if (position > this.highestPromised) this.highestPromised = position;
+  }
+
+  /** Values known decided so far: delivered by some learner, or promised to a client at a position. */
+  get knownDecided(): number {
+    return Math.max(this.reference.length, this.highestPromised + 1);
   }
 
   isDelivered(client: number, seq: number): boolean {

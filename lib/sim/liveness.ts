@@ -15,7 +15,7 @@ export function checkLiveness(ctx: SimContext, nodes: SimNodes): boolean {
   const { checker, scenario } = ctx;
   const clients = nodes.group('clients').filter((s) => !s.permanent);
   const learners = nodes.group('learners').filter((s) => !s.permanent);
-  const clientsDone = clients.every((s) => (s.client?.pending ?? 0) === 0);
+  const clientsDone = clients.every((s) => (s.client?.pending ?? 0) === 0 && (s.client?.pendingBarriers ?? 0) === 0);
   const total = checker.reference.length;
   const learnersDone = learners.every((s) => checker.deliveredBy(`${s.name}#${s.incarnation}`) === total);
   const lost = checker.committedButUndelivered();
@@ -26,7 +26,7 @@ export function checkLiveness(ctx: SimContext, nodes: SimNodes): boolean {
         `${lost.length > 5 ? ` (+${lost.length - 5})` : ''} are committed, but no learner ever delivered them`);
     }
     const lagging = learners.map((s) => `${s.name} delivered ${checker.deliveredBy(`${s.name}#${s.incarnation}`)}/${total}`);
-    const pending = clients.map((s) => `${s.name} pending ${s.client?.pending ?? 0}`);
+    const pending = clients.map((s) => `${s.name} pending ${s.client?.pending ?? 0}${s.client?.pendingBarriers ? ` (+${s.client.pendingBarriers} barriers)` : ''}`);
     const leaders = nodes.group('proposers').map((s) => `${s.name} ${s.proposer ? s.proposer.currentPhase : 'down'}`);
     throw new InvariantViolation('liveness',
       `${scenario.livenessMs} ms after healing: ${[...lagging, ...pending, ...leaders].join(', ')}`);

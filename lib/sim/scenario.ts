@@ -70,6 +70,11 @@ export interface Scenario {
   protocol: ProtocolOptions;
   /** Values each client submits, spread over [0, submitUntilMs]. */
   valuesPerClient: number;
+  /**
+   * Read barriers each client asks for, spread over the run (their times come from the seed
+   * apart from the rest, see `barrierTimes`). Absent in scenarios saved before barriers: none.
+   */
+  barriersPerClient?: number;
   /** Largest value drawn, in bytes (always fits `batchMaxBytes`). */
   maxValueBytes: number;
   submitUntilMs: number;
@@ -106,6 +111,15 @@ export function permanentCuts(s: Scenario): [NodeRef, NodeRef][] {
   return s.faults.flatMap((f) => (f.kind === 'cut' && f.forMs === null ? f.links : []));
 }
 
+const BARRIER_SEED = 0xba771e5;
+
+/** When each client asks its read barriers: `barriersPerClient` times per client, from the seed. */
+export function barrierTimes(s: Scenario): number[][] {
+  const rng = new Rng(s.seed ^ BARRIER_SEED ^ 0x7111e5);
+  const until = Math.max(s.submitUntilMs, s.healAtMs);
+  return Array.from({ length: s.shape.clients }, () => Array.from({ length: s.barriersPerClient ?? 0 }, () => rng.next() * until));
+}
+
 export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario {
   const rng = new Rng(seed);
   const mix = mixOverride ?? FAULT_MIXES[seed % FAULT_MIXES.length]!;
@@ -123,6 +137,8 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
   return {
     seed, mix, shape, protocol,
     valuesPerClient,
+    // Its own stream: adding barriers changed no other draw of a seed.
+    barriersPerClient: new Rng(seed ^ BARRIER_SEED).pick([0, 10, 50, 200]),
     maxValueBytes,
     submitUntilMs: Math.max(500, healAtMs + rng.between(-1000, 500)),
     network, faults, healAtMs,
@@ -150,7 +166,8 @@ export function describeScenario(s: Scenario): string {
   const down = permanentlyDown(s).map(nodeName);
   return [
     `seed ${s.seed} (${s.mix}): ${s.shape.proposers}P ${s.shape.acceptors}A ${s.shape.learners}L ${s.shape.clients}C, ` +
-      `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms`,
+      `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms` +
+      (s.barriersPerClient ? `, ${s.barriersPerClient} read barriers/client` : ''),
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
       (p.trimAfterLearners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +

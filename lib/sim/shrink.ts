@@ -90,6 +90,10 @@ function* candidates(s: Scenario): Generator<Candidate> {
     for (const k of Object.keys(c.clocks)) c.clocks[k] = { ...c.clocks[k]!, rate: 1, offsetMs: 0 };
     yield ['ideal clocks', c];
   }
+  if (s.barriersPerClient) {
+    yield ['no read barriers', { ...clone(s), barriersPerClient: 0 }];
+    yield ['half the read barriers', { ...clone(s), barriersPerClient: Math.floor(s.barriersPerClient / 2) }];
+  }
   if (s.valuesPerClient > 1) {
     yield ['1 value per client', { ...clone(s), valuesPerClient: 1 }];
     yield ['half the values', { ...clone(s), valuesPerClient: Math.max(1, Math.floor(s.valuesPerClient / 2)) }];

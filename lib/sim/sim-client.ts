@@ -8,6 +8,8 @@
  * which is always before it can be delivered.
  */
 import { Client, type Completion } from '../protocol/client.js';
+import type { PassedBarrier } from '../protocol/role.js';
+import { InvariantViolation } from './invariants.js';
 import type { Payload } from '../protocol/messages.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import type { Rng } from './rng.js';
@@ -25,6 +27,9 @@ export class SimClient {
   private readonly keyOf = new Map<number, number>();
   /** Seqs submitted and not completed, as seen from outside the client (not its own bookkeeping). */
   private readonly outstanding = new Set<number>();
+  /** Read barriers asked and not answered: token → the least position the answer must carry. */
+  private readonly barriers = new Map<string, { required: number; askedAt: number }>();
+  private readonly token: () => string;
 
   /**
    * @param nonces where registration nonces come from (the simulation's seeded randomness)
@@ -33,6 +38,7 @@ export class SimClient {
   constructor(id: number, options: ResolvedOptions, nonces: Rng, private readonly identified: (i: Identity, value: Payload) => void) {
     const hex = (): string => Math.floor(nonces.next() * 2 ** 32).toString(16).padStart(8, '0');
     this.node = new Client(id, options, { nonce: () => hex() + hex() });
+    this.token = () => `b${hex()}${hex()}`;
   }
 
   /** Submit a value (reported through `identified` once its session key is known). */
@@ -41,6 +47,34 @@ export class SimClient {
     this.outstanding.add(seq);
     this.waiting.push({ seq, value });
     this.identify();
+  }
+
+  /**
+   * Ask for a read barrier. `required`: how many values the world had decided by now (the most
+   * any learner, proposer or commit notice has shown), which the answer must cover.
+   */
+  barrier(required: number, now: number): void {
+    const token = this.token();
+    this.barriers.set(token, { required, askedAt: now });
+    this.node.barrier(token, now);
+  }
+
+  /** Barriers answered (from the client's Ready): linearizable reads need every earlier decision below the answer. */
+  passed(barriers: readonly PassedBarrier[] | undefined, name: string): void {
+    for (const b of barriers ?? []) {
+      const asked = this.barriers.get(b.token);
+      if (!asked) throw new InvariantViolation('barrier', `${name} was answered a barrier it never asked for (${b.token})`);
+      this.barriers.delete(b.token);
+      if (b.position < asked.required) {
+        throw new InvariantViolation('barrier', `${name}'s barrier asked at ${asked.askedAt.toFixed(1)} ms, when ${asked.required} values ` +
+          `were decided, was answered with position ${b.position}`);
+      }
+    }
+  }
+
+  /** Barriers asked and not yet answered. */
+  get pendingBarriers(): number {
+    return this.barriers.size;
   }
 
   /** After every step of the client: a session key may have arrived. */

@@ -25,7 +25,7 @@ import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { checkLiveness } from './liveness.js';
 import { LinkMatrix, SimNetwork } from './network.js';
 import { Rng } from './rng.js';
-import { type Scenario, nodeName } from './scenario.js';
+import { type Scenario, barrierTimes, nodeName } from './scenario.js';
 import { SimClient } from './sim-client.js';
 import { SimContext, type SimEvent } from './sim-context.js';
 import { SimNodes, type Slot, isStalled, localNow } from './slots.js';
@@ -121,6 +121,10 @@ export class Simulation {
         queue.push({ time: rng.next() * s.submitUntilMs, kind: 'submit', slot, value: randomValue(rng, s.maxValueBytes ?? 8) });
       }
     }
+    const barriers = barrierTimes(s);
+    for (const slot of this.nodes.group('clients')) {
+      for (const time of barriers[slot.id] ?? []) queue.push({ time, kind: 'barrier', slot });
+    }
     for (const fault of s.faults) {
       // Faults due after healing are dropped, but for those that outlast it by design.
       if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) ||
@@ -199,6 +203,15 @@ export class Simulation {
         this.submitted++;
         return;
       }
+      case 'barrier': {
+        const client = e.slot.client;
+        if (!client || !e.slot.host) return;
+        if (isStalled(e.slot, now)) { e.slot.backlog.push(e); return; }
+        const required = this.knownDecided();
+        this.ctx.remember({ time: now, kind: 'note', detail: `${e.slot.name} asks for a read barrier (${required} values decided)` });
+        e.slot.host.act(client.node, (_c, at) => client.barrier(required, at));
+        return;
+      }
       case 'sync':
         if (isStalled(e.slot, now)) { e.slot.backlog.push(e); return; }
         return this.disks.sync(e.slot, e.incarnation);
@@ -231,8 +244,18 @@ export class Simulation {
         this.ctx.remember({ time: this.ctx.now, kind: 'note', detail: `${slot.name} told ${c.client}:${c.seq} is at position ${c.position}` });
         this.checker.complete(c.client, c.seq, c.position);
       }
+      slot.client.passed(ready.barriers, slot.name);
     }
     if (slot.proposer) this.auditProposer(slot, slot.proposer);
+  }
+
+  /** The most values anyone has seen decided: learners, commit notices, and live proposers' own learners. */
+  private knownDecided(): number {
+    let known = this.checker.knownDecided;
+    for (const slot of this.nodes.group('proposers')) {
+      if (slot.proposer && slot.proposer.learner.position > known) known = slot.proposer.learner.position;
+    }
+    return known;
   }
 
   /** The proposer's embedded learner decides only chosen batches (checked for new instances only). */

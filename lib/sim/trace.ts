@@ -37,6 +37,10 @@ export function formatMessage(m: Message): string {
     case 'trimmed': return `trimmed below ${m.snapshot.instance} (position ${m.snapshot.position}) part ${m.snapshot.part + 1}/${m.snapshot.parts}`;
     case 'registered': return `registered ${m.nonce} as session ${m.client}`;
     case 'alive': return `alive a=${m.acceptor} promised=${formatBallot(m.promised)}`;
+    case 'barrier': return `barrier ${m.tokens.length} token(s)`;
+    case 'barrierPassed': return `barrierPassed ${m.tokens.length} token(s) position ${m.position}`;
+    case 'confirm': return `confirm b=${formatBallot(m.ballot)} round ${m.round}`;
+    case 'confirmed': return `confirmed a=${m.acceptor} round ${m.round} promised=${formatBallot(m.promised)}`;
     default: {
       // A message type this formatter does not know yet ('register', 'registered', ...).
       const other = m as { type: string };

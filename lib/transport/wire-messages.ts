@@ -2,13 +2,13 @@
  * The wire encoding of each protocol message kind: its type code, and its encoder and decoder
  * side by side (see codec.ts for the frame around them, wire-fields.ts for the shared fields).
  * The layout comment above each kind lists its fields in wire order after the `type:u8` code;
- * a bare name is a varint. Codes and field order are frame version 2: changing either needs a
+ * a bare name is a varint. Codes and field order are frame version 3: changing either needs a
  * new `FRAME_VERSION`.
  *
  * Decoders read fields as they build the message: an object literal evaluates its properties in
  * order, so the order of a decoder's properties is the wire order (reordering them breaks it).
  */
-import type { Message, PromiseMessage, TrimMessage, TrimmedMessage } from '../protocol/messages.js';
+import { MAX_BARRIER_TOKENS, type Message, type PromiseMessage, type TrimMessage, type TrimmedMessage } from '../protocol/messages.js';
 import { EncodeError, MALFORMED, type Reader, type Writer } from './wire-bytes.js';
 import {
   destination, groupCode, readAcceptedEntries, readBallot, readBatch, readCommitted, readDecidedEntries, readGeneric, readGroup,
@@ -185,7 +185,58 @@ const KINDS: { readonly [T in Message['type']]: Kind<MessageOf<T>> } = {
     },
     decode: (r) => ({ type: 'alive', acceptor: r.varint(), promised: readBallot(r) }),
   },
+  /** count token:string... */
+  barrier: {
+    code: 16,
+    encode(w, m) {
+      writeTokens(w, m.tokens);
+    },
+    decode: (r) => ({ type: 'barrier', tokens: readTokens(r) }),
+  },
+  /** count token:string... position */
+  barrierPassed: {
+    code: 17,
+    encode(w, m) {
+      writeTokens(w, m.tokens);
+      w.varint(m.position);
+    },
+    decode: (r) => ({ type: 'barrierPassed', tokens: readTokens(r), position: r.varint() }),
+  },
+  /** ballot round */
+  confirm: {
+    code: 18,
+    encode(w, m) {
+      writeBallot(w, m.ballot);
+      w.varint(m.round);
+    },
+    decode: (r) => ({ type: 'confirm', ballot: readBallot(r), round: r.varint() }),
+  },
+  /** ballot acceptor round promised */
+  confirmed: {
+    code: 19,
+    encode(w, m) {
+      writeBallot(w, m.ballot);
+      w.varint(m.acceptor);
+      w.varint(m.round);
+      writeBallot(w, m.promised);
+    },
+    decode: (r) => ({ type: 'confirmed', ballot: readBallot(r), acceptor: r.varint(), round: r.varint(), promised: readBallot(r) }),
+  },
 };
+
+function writeTokens(w: Writer, tokens: readonly string[]): void {
+  w.varint(tokens.length);
+  for (const t of tokens) w.string(t);
+}
+
+function readTokens(r: Reader): string[] {
+  const n = r.varint();
+  if (n > MAX_BARRIER_TOKENS) throw MALFORMED;
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i++) tokens.push(r.string());
+  return tokens;
+}
+
 
 /** `len:varint` JSON text: a message type this version has no kind for (see wire-fields.ts). */
 const GENERIC_CODE = 0x7f;

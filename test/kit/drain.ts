@@ -5,7 +5,7 @@
  */
 import type { AcceptorRecord } from '../../lib/protocol/acceptor-state.js';
 import type { Outgoing } from '../../lib/protocol/messages.js';
-import type { Completion, Delivery, DeliveryGap, Leadership, Role } from '../../lib/protocol/role.js';
+import type { Completion, Delivery, DeliveryGap, Leadership, PassedBarrier, Role } from '../../lib/protocol/role.js';
 
 interface Held {
   messages: Outgoing[];
@@ -14,13 +14,14 @@ interface Held {
   gaps: DeliveryGap[];
   completions: Completion[];
   leadership: Leadership[];
+  barriers: PassedBarrier[];
 }
 
 const held = new WeakMap<Role, Held>();
 
 function absorb(role: Role): Held {
   let h = held.get(role);
-  if (!h) held.set(role, (h = { messages: [], writes: [], deliveries: [], gaps: [], completions: [], leadership: [] }));
+  if (!h) held.set(role, (h = { messages: [], writes: [], deliveries: [], gaps: [], completions: [], leadership: [], barriers: [] }));
   const r = role.takeReady();
   h.messages.push(...r.messages);
   h.writes.push(...r.writes);
@@ -28,6 +29,7 @@ function absorb(role: Role): Held {
   h.gaps.push(...r.gaps);
   h.completions.push(...r.completions);
   if (r.leadership) h.leadership.push(r.leadership);
+  if (r.barriers) h.barriers.push(...r.barriers);
   return h;
 }
 
@@ -44,3 +46,4 @@ export const deliveries = (role: Role): Delivery[] => take(role, 'deliveries');
 export const gaps = (role: Role): DeliveryGap[] => take(role, 'gaps');
 export const completions = (role: Role): Completion[] => take(role, 'completions');
 export const leadershipChanges = (role: Role): Leadership[] => take(role, 'leadership');
+export const passedBarriers = (role: Role): PassedBarrier[] => take(role, 'barriers');

@@ -16,6 +16,19 @@ describe('Acceptor', () => {
     expect(out[0]!.to).to.deep.equal({ group: 'proposers', member: 1 });
   });
 
+  it('answers a read barrier\'s confirm with what it has promised, changing nothing', () => {
+    const a = new Acceptor(0, options(), EMPTY_ACCEPTOR_STATE, { logWrites: true });
+    a.handle({ type: 'prepare', ballot: ballot(3, 1), from: 0 });
+    outgoing(a);
+    writes(a);
+    a.handle({ type: 'confirm', ballot: ballot(2, 0), round: 7 });
+    expect(outgoing(a)).to.deep.equal([{
+      to: { group: 'proposers', member: 0 },
+      message: { type: 'confirmed', ballot: ballot(2, 0), acceptor: 0, round: 7, promised: ballot(3, 1) },
+    }]);
+    expect(writes(a), 'read-only').to.deep.equal([]);
+  });
+
   it('refuses a prepare below its promise and tells the stale proposer the higher ballot', () => {
     const a = new Acceptor(0, options());
     a.handle({ type: 'prepare', ballot: ballot(3, 0), from: 0 });

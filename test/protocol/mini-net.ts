@@ -5,12 +5,12 @@
  * this replays one exact story.
  */
 import type { Group, Message, Outgoing } from '../../lib/protocol/messages.js';
-import type { Role } from '../../lib/protocol/role.js';
+import type { PassedBarrier, Role } from '../../lib/protocol/role.js';
 import type { Delivery } from '../../lib/protocol/learner.js';
 import { Learner } from '../../lib/protocol/learner.js';
 import type { Completion } from '../../lib/protocol/client.js';
 import { Client } from '../../lib/protocol/client.js';
-import { completions, deliveries, outgoing } from '../kit/drain.js';
+import { completions, deliveries, outgoing, passedBarriers } from '../kit/drain.js';
 
 export interface Envelope {
   readonly from: Role;
@@ -25,6 +25,7 @@ export class MiniNet {
   drop: (e: Envelope) => boolean = () => false;
   readonly delivered = new Map<Role, Delivery[]>();
   readonly completed = new Map<Role, Completion[]>();
+  readonly barriers = new Map<Role, PassedBarrier[]>();
   private queue: Envelope[] = [];
 
   constructor(private readonly tickMs = 10) {}
@@ -78,7 +79,10 @@ export class MiniNet {
 
   private collect(node: Role): void {
     if (node instanceof Learner) push(this.delivered, node, deliveries(node));
-    if (node instanceof Client) push(this.completed, node, completions(node));
+    if (node instanceof Client) {
+      push(this.completed, node, completions(node));
+      push(this.barriers, node, passedBarriers(node));
+    }
     for (const out of outgoing(node)) this.route(node, out);
   }
 

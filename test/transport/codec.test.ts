@@ -1,7 +1,7 @@
 /** The datagram codec (lib/transport/codec.ts) and the UDP receive path (lib/transport/udp-multicast.ts), without sockets. */
 import { expect } from 'chai';
 import type { Destination, Message } from '../../lib/protocol/index.js';
-import { batchSize, resolveOptions } from '../../lib/protocol/index.js';
+import { MAX_BARRIER_TOKENS, batchSize, resolveOptions } from '../../lib/protocol/index.js';
 import {
   EncodeError, FRAME_VERSION, HMAC_BYTES, MAX_BATCH_BYTES_FOR_DATAGRAM, MAX_COMMIT_ENTRIES, MAX_DATAGRAM_BYTES, decodeFrame, encodeFrames,
   keyFromSecret, splitMessage,
@@ -175,6 +175,10 @@ describe('datagram codec', () => {
       { type: 'committed', entries: Array.from({ length: MAX_COMMIT_ENTRIES }, (_, i) => ({ client: big - i, seq: big - i, position: i % 2 ? -2 : big - 2 - i })) },
       { type: 'progress', learner: 2 ** 20, delivered: big },
       { type: 'registered', nonce: 'n'.repeat(64), client: big },
+      { type: 'barrier', tokens: Array.from({ length: MAX_BARRIER_TOKENS }, () => 't'.repeat(64)) },
+      { type: 'barrierPassed', tokens: Array.from({ length: MAX_BARRIER_TOKENS }, () => 't'.repeat(64)), position: big },
+      { type: 'confirm', ballot: huge, round: big },
+      { type: 'confirmed', ballot: huge, acceptor: 30, round: big, promised: huge },
       ...parts.map((part): Message => ({ type: 'trim', snapshot: part })),
     ];
     const seen = new Set<string>();
@@ -186,7 +190,7 @@ describe('datagram codec', () => {
       if (frames.length > 1) expect(splitMessage(m), `${m.type} needed ${frames.length} datagrams`).to.not.equal(undefined);
     }
     const allTypes = ['submit', 'heartbeat', 'prepare', 'promise', 'nack', 'accept', 'accepted', 'catchup', 'decided', 'committed',
-      'registered', 'alive', 'progress', 'trim', 'trimmed'];
+      'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed'];
     expect([...seen].sort()).to.deep.equal(allTypes.sort());
   });
 

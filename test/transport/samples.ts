@@ -53,5 +53,9 @@ export function sampleMessages(): Message[] {
     { type: 'trimmed', snapshot: { instance: 0, position: 0, nextClient: 1, part: 1, parts: 3, clients: [] } },
     { type: 'registered', nonce: '0123456789abcdef0123', client: 77 },
     { type: 'alive', acceptor: 4, promised: BALLOT },
+    { type: 'barrier', tokens: ['0123456789abcdef', 'fedcba9876543210fedc'] },
+    { type: 'barrierPassed', tokens: ['0123456789abcdef'], position: 4321 },
+    { type: 'confirm', ballot: BALLOT, round: 12 },
+    { type: 'confirmed', ballot: BALLOT, acceptor: 2, round: 12, promised: BALLOT },
   ];
 }

@@ -76,6 +76,10 @@ export function describeMessage(m: Message): string {
     case 'progress': return `progress delivered=${m.delivered}`;
     case 'trim': return `trim ${describeSnapshot(m.snapshot)}`;
     case 'trimmed': return `trimmed ${describeSnapshot(m.snapshot)}`;
+    case 'barrier': return `barrier ${m.tokens.join(' ')}`;
+    case 'barrierPassed': return `barrierPassed ${m.tokens.join(' ')} position=${m.position}`;
+    case 'confirm': return `confirm ${b(m.ballot)} round=${m.round}`;
+    case 'confirmed': return `confirmed round=${m.round} promised=${b(m.promised)}`;
   }
 }
 
