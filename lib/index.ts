@@ -19,7 +19,7 @@ export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
 export type { WorkerStatus } from './cluster/worker-protocol.js';
 export {
-  ClusterError, ClusterStoppedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
+  ClusterError, ClusterStoppedError, TransferFailedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
   FaultsUnsupportedError, TrimmedError, SessionExpiredError, UnknownMemberError, NotHostedError, InvalidArgumentError, ValueEncodingError,
 } from './cluster/errors.js';
 // Errors and settings that surface through the cluster's API

@@ -187,6 +187,19 @@ export const PLANTED_BUGS = [
     from: 'this.barriers.request(message.tokens, this.ballot, this.pipeline.proposedEnd, now);',
     to: 'this.barriers.request(message.tokens, this.ballot, this.learner.delivered, now);',
   },
+  // ---- leadership transfer
+  {
+    name: 'a failed leadership transfer never ends (the leader admits no value again)',
+    file: 'lib/protocol/leadership-transfer.ts',
+    from: 'if (now >= this.deadline) {',
+    to: 'if (false) {',
+  },
+  {
+    name: 'the target of a takeover skips phase 1 and leads at once',
+    file: 'lib/protocol/proposer.ts',
+    from: 'if (this.phase === \'follower\') this.startPhase1(now);\n  }',
+    to: 'if (this.phase === \'follower\') {\n      this.startPhase1(now);\n      this.prepare.clear();\n      this.pipeline.begin({ entries: [], end: this.learner.delivered });\n      this.phase = \'leading\';\n    }\n  }',
+  },
   // ---- election
   {
     name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',

@@ -24,11 +24,14 @@ import {
 } from './cluster-options.js';
 import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { KeepAlive } from './keep-alive.js';
+import { waitForLeader } from './leader-wait.js';
 import type { ClusterEvents, ClusterMetrics, WorkerMetrics } from './cluster-types.js';
 import { Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { LearnedBatches, type LearnedOptions, type LearnedStream, LearnedStreams, type LearnedValue } from './learned.js';
-import { ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError, ValueEncodingError } from './errors.js';
+import {
+  ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, TransferFailedError, UnknownMemberError, ValueEncodingError,
+} from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
@@ -51,8 +54,9 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     this.emit('leader', { proposer, ballot });
   });
   private stopping: Promise<void> | undefined;
-  /** `ready()` calls still waiting: `stop()` rejects them. */
+  /** `ready()` and `transferLeadership()` calls still waiting: `stop()` rejects them. */
   private readonly waitingForLeader = new Set<() => void>();
+  private get leaderWaits() { return { source: this, keepAlive: this.keepAlive, onStop: this.waitingForLeader }; }
   /** With `unref`: what keeps the process alive while the application waits for the cluster. */
   private readonly keepAlive: KeepAlive;
 
@@ -182,32 +186,45 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    */
   ready(options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<number> {
     if (this.stopped) return Promise.reject(new ClusterStoppedError('ready()'));
-    const { signal, timeoutMs } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
     if (this.leader !== undefined) return Promise.resolve(this.leader);
     const { hosted } = this.config;
     if (hosted.proposers.length === 0 && hosted.learners.length === 0) {
       return Promise.reject(new ClusterError('ERR_PAXOS_LEADER_UNSEEN', 'ready() needs a hosted proposer or learner to hear the leader (submit() works without it)'));
     }
-    return new Promise<number>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      this.keepAlive.hold();
-      const settle = (outcome: () => void): void => {
-        this.keepAlive.release();
-        this.off('leader', onLeader);
-        signal?.removeEventListener('abort', onAbort);
-        clearTimeout(timer);
-        this.waitingForLeader.delete(onStop);
-        outcome();
-      };
-      const onLeader = (): void => { const leader = this.leader; if (leader !== undefined) settle(() => resolve(leader)); };
-      const onAbort = (): void => settle(() => reject(signal!.reason as Error));
-      const onStop = (): void => settle(() => reject(new ClusterStoppedError('ready()')));
-      this.on('leader', onLeader);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) timer = setTimeout(() => settle(() => reject(new ClusterError('ERR_PAXOS_TIMEOUT', `no leader within ${timeoutMs} ms`))), timeoutMs);
-      this.waitingForLeader.add(onStop);
-    });
+    const { timeoutMs } = options;
+    return waitForLeader(this.leaderWaits, { what: 'ready()', accept: (l) => l !== undefined, signal: options.signal, timeoutMs,
+      onTimeout: () => new ClusterError('ERR_PAXOS_TIMEOUT', `no leader within ${timeoutMs} ms`) });
+  }
+
+  /**
+   * Hand leadership over to proposer `to` before a planned stop of the leader's machine: the
+   * leader (hosted here) stops admitting values, drains what it proposed, waits until `to` has
+   * delivered as far, and tells it to take over at once; the order has no gap, and clients simply
+   * resend to the new leader. Resolves once `to` leads. Rejects with `TransferFailedError` when no
+   * proposer hosted here leads, or `to` has not taken over within `timeoutMs` (default: twice the
+   * leader timeout plus one; the old leader then goes on leading).
+   */
+  async transferLeadership(to: number, options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopped) throw new ClusterStoppedError('transferLeadership()');
+    return this.handOver(to, options);
+  }
+
+  private async handOver(to: number, options: { readonly signal?: AbortSignal; readonly timeoutMs?: number }): Promise<void> {
+    const { proposers, leaderTimeoutMs } = this.config.protocol;
+    if (!Number.isInteger(to) || to < 0 || to >= proposers) throw new UnknownMemberError('proposers', to, proposers);
+    const from = this.leader;
+    if (from === to) return;
+    const control = from === undefined || !this.config.hosted.proposers.includes(from) ? undefined : this.workers.runningControl('proposers', from);
+    if (from === undefined || !control) throw new TransferFailedError(to, 'no proposer hosted in this process leads');
+    const leads = waitForLeader(this.leaderWaits, { what: 'transferLeadership()', accept: (l) => l === to, signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 2 * leaderTimeoutMs + 1000,
+      onTimeout: () => new TransferFailedError(to, `proposers/${to} did not take over in time; proposers/${from} leads on`) });
+    if (!(await control.transferLeadership(from, to))) {
+      leads.catch(() => undefined);
+      throw new TransferFailedError(to, `proposers/${from} no longer leads`);
+    }
+    await leads;
   }
 
   /** The handle of client `i`. */
@@ -347,12 +364,27 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   private async shutdown(): Promise<void> {
     this.log('stopping');
+    if (!this.config.hostsEverything) await this.handOverBeforeStop();
     const stopped = new ClusterStoppedError('submit');
     for (const c of this.clients.values()) c.failAll(stopped);
     for (const stop of [...this.waitingForLeader]) stop();
     this.streams.endAll();
     await this.workers.stopAll();
     this.log('stopped');
+  }
+
+  /**
+   * A planned stop of one host of several: if it leads, hand leadership to the highest proposer
+   * elsewhere first, so the others need not wait out a leader timeout. Best effort: stop goes on.
+   */
+  private async handOverBeforeStop(): Promise<void> {
+    const leader = this.leader;
+    const here = this.config.hosted.proposers;
+    const elsewhere = Array.from({ length: this.config.protocol.proposers }, (_, id) => id).filter((id) => !here.includes(id));
+    if (leader === undefined || !here.includes(leader) || elsewhere.length === 0) return;
+    await this.handOver(elsewhere.at(-1)!, {}).then(
+      () => this.log(`handed leadership over to proposers/${elsewhere.at(-1)} before stopping`),
+      (e: unknown) => this.log(`stopping without a hand-over: ${(e as Error).message}`));
   }
 
   /** What the workers' lives mean for the submit path, the iterators and the leader. */

@@ -14,6 +14,14 @@ export class ClusterError extends Error {
 }
 
 /** The cluster was stopped: `submit`, `kill`, `restart`, `faults` and `metrics` are refused. */
+/** `transferLeadership(to)` did not hand over: no hosted proposer led, or `to` did not take over in time. */
+export class TransferFailedError extends ClusterError {
+  constructor(readonly to: number, reason: string) {
+    super('ERR_PAXOS_TRANSFER_FAILED', `leadership transfer to proposers/${to} failed: ${reason}`);
+    this.name = 'TransferFailedError';
+  }
+}
+
 export class ClusterStoppedError extends ClusterError {
   constructor(what = 'the operation') {
     super('ERR_PAXOS_CLUSTER_STOPPED', `the cluster is stopped; ${what} was refused`);

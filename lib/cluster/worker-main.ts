@@ -19,6 +19,7 @@ import type { Acceptor, AcceptorState } from '../protocol/acceptor.js';
 import { formatBallot } from '../protocol/ballot.js';
 import type { Client } from '../protocol/client.js';
 import type { Learner } from '../protocol/learner.js';
+import type { Proposer } from '../protocol/proposer.js';
 import { resolveOptions } from '../protocol/options.js';
 import type { Ready, Role } from '../protocol/role.js';
 import type { FaultControllable, FaultSettings } from '../transport/bus.js';
@@ -143,6 +144,12 @@ const control: WorkerControl = {
     t.setFaults(settings);
     log(`${name} faults ${JSON.stringify(settings)}`);
     return true;
+  },
+  transferLeadership(id: number, to: number): boolean {
+    const proposer = hostedRole('proposers', id) as Proposer;
+    const started = host.act(proposer, (p, now) => p.transferLeadership(to, now));
+    log(`${name}: ${started ? 'hands' : 'cannot hand'} leadership over to proposers/${to}`);
+    return started;
   },
   subscribe(port: MessagePort, from: number): void {
     if (!feed) throw new Error(`${name} hosts no learner`);

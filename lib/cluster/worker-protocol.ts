@@ -66,6 +66,8 @@ export interface WorkerControl {
   metrics(group: Group, id: number): Record<string, number>;
   /** Change bus faults. Returns false when the transport has no fault injection. */
   setFaults(settings: FaultSettings): boolean;
+  /** Proposers: hand leadership over to proposer `to`; false unless proposer `id` leads (see `Proposer.transferLeadership`). */
+  transferLeadership(id: number, to: number): boolean;
   /** Learners: stream delivered values from `from` on through `port` (see `StreamRequest`). */
   subscribe(port: MessagePort, from: number): void;
   /**

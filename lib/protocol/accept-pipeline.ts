@@ -52,6 +52,11 @@ export class AcceptPipeline {
     return this.nextToPropose;
   }
 
+  /** Nothing queued, in flight or left to re-propose: every instance proposed was delivered. */
+  get drained(): boolean {
+    return this.inFlight.size === 0 && this.queue.length === 0 && this.reproposals.length === 0;
+  }
+
   /** Queue `client`'s values unless they are queued or in flight already. */
   queueValues(client: number, values: readonly Submission[]): void {
     const seqs = this.orderingOf(client);

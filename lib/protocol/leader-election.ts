@@ -41,6 +41,8 @@ export class LeaderElection implements ProposerLiveness {
   private lastHeartbeatAt = -Infinity;
   /** After being pre-empted, do not campaign before this. */
   private retryAt = -Infinity;
+  /** A leader handed over to us: we lead (campaign at once, defer to nobody) until this. */
+  private invitedUntil = -Infinity;
 
   constructor(private readonly id: number, private readonly options: ResolvedOptions, private readonly outbox: Outbox) {
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
@@ -109,6 +111,7 @@ export class LeaderElection implements ProposerLiveness {
    * enough acceptors); a proposer always counts itself.
    */
   electedLeader(now: number, leading: boolean): number {
+    if (now < this.invitedUntil) return this.id;
     // A live leader keeps leading: a proposer that rejoins, whatever its id, does not disrupt it.
     // Two leaders that hear each other settle on the higher id. Claims come only from current
     // ballots and from leaders that still hear a quorum (see `noteLeading`).
@@ -123,6 +126,26 @@ export class LeaderElection implements ProposerLiveness {
       if (now - this.lastCanLead[id]! < this.options.leaderTimeoutMs) return id;
     }
     return this.id;
+  }
+
+  /**
+   * `from` (the leader) hands over to us: its earlier claims to lead are moot, and for a leader
+   * timeout we campaign and lead without deferring to a higher id.
+   */
+  invite(from: number, now: number): void {
+    if (from < this.options.proposers) this.lastLeading[from] = -Infinity;
+    this.invitedUntil = now + this.options.leaderTimeoutMs;
+    this.retryAt = -Infinity;
+  }
+
+  /** We lead, or lost: the invitation has served. */
+  endInvitation(): void {
+    this.invitedUntil = -Infinity;
+  }
+
+  /** We hand over to `to`: follow it as if it led, until its own heartbeats say so. */
+  expectLeader(to: number, now: number): void {
+    this.noteLeading(to, now);
   }
 
   /** Heard from at least `needed` acceptors within the leader timeout. */

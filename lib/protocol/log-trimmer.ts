@@ -33,6 +33,11 @@ export class LogTrimmer {
     if (proposer < this.options.proposers) this.proposerProgress[proposer] = delivered;
   }
 
+  /** How far `proposer` said (in its last heartbeat) it has delivered. */
+  proposerDelivered(proposer: number): number {
+    return this.proposerProgress[proposer] ?? 0;
+  }
+
   /** `learner`: the proposer's own, which holds the checkpoints and trims first. */
   maybeTrim(now: number, learner: Learner, proposers: ProposerLiveness): void {
     if (this.options.trimAfterLearners === 0) return;

@@ -109,6 +109,8 @@ export function isMessage(x: unknown): x is Message {
       return isTokens(m.tokens) && isIndex(m.position);
     case 'confirm':
       return isBallot(m.ballot) && isIndex(m.round);
+    case 'takeover':
+      return isIndex(m.from) && isBallot(m.ballot);
     case 'confirmed':
       return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.round) && isBallot(m.promised);
     default:

@@ -35,6 +35,9 @@
  *    leader    -- barrierPassed{tokens, position} -> clients (a phase-2 quorum confirmed b, and
  *                                                   the leader delivered what it had proposed)
  *
+ *  Handing over (leadership transfer, once drained and the target caught up):
+ *    leader    ~~ takeover{from, b}        ~> the target proposer (start phase 1 now)
+ *
  *  Bounding memory (when `learners` is configured):
  *    learner   -- progress{delivered}      -> proposers
  *    leader    -- trim{snapshot part}      => acceptors, proposers   (below every learner)
@@ -302,6 +305,14 @@ export interface ConfirmedMessage {
   readonly promised: Ballot;
 }
 
+/** The leader hands over: the target starts phase 1 at once (see `LeadershipTransfer`). */
+export interface TakeoverMessage {
+  readonly type: 'takeover';
+  readonly from: number;
+  /** The leader's ballot: a takeover from a deposed leader (below what the target saw) is ignored. */
+  readonly ballot: Ballot;
+}
+
 export type Message =
   | SubmitMessage
   | HeartbeatMessage
@@ -321,7 +332,8 @@ export type Message =
   | BarrierMessage
   | BarrierPassedMessage
   | ConfirmMessage
-  | ConfirmedMessage;
+  | ConfirmedMessage
+  | TakeoverMessage;
 
 export type MessageType = Message['type'];
 
@@ -352,6 +364,7 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   barrierPassed: ['clients'],
   confirm: ['acceptors'],
   confirmed: ['proposers'],
+  takeover: ['proposers'],
 };
 
 // Validation at the trust boundary and size estimates live beside this file; they are part of

@@ -16,15 +16,17 @@
  * - `AcceptPipeline`: phase 2, the queue, the in-flight window, retransmission;
  * - `ClientDesk`: admitting submissions and answering clients;
  * - `ReadBarriers`: read barriers (read index), confirmed with a quorum, answered once delivered;
+ * - `LeadershipTransfer`: handing over to another proposer with no gap in the order;
  * - `serveCatchup` and `LogTrimmer`: serving and trimming the decided log.
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, sameBallot } from './ballot.js';
-import type { CatchupMessage, Message, NackMessage, Outgoing, PromiseMessage, SubmitMessage } from './messages.js';
+import type { CatchupMessage, Message, NackMessage, Outgoing, PromiseMessage, SubmitMessage, TakeoverMessage } from './messages.js';
 import { REGISTRATION_CLIENT } from './messages.js';
 import { AcceptPipeline } from './accept-pipeline.js';
 import { serveCatchup } from './catchup-server.js';
 import { ClientDesk } from './client-desk.js';
 import { LeaderElection } from './leader-election.js';
+import { LeadershipTransfer } from './leadership-transfer.js';
 import { Learner } from './learner.js';
 import { LogTrimmer } from './log-trimmer.js';
 import { PrepareRound } from './prepare-round.js';
@@ -55,7 +57,8 @@ export class Proposer implements Role {
   private readonly outbox = new Outbox();
   readonly metrics = {
     elections: 0, instancesProposed: 0, valuesProposed: 0, retransmissions: 0, overtakenRetransmissions: 0, nacks: 0, catchupServed: 0,
-    submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, barrierRounds: 0, barriersPassed: 0, dropped: 0,
+    submissionsIgnored: 0, trims: 0, quorumLost: 0, queueDepth: 0, inFlight: 0, barrierRounds: 0, barriersPassed: 0,
+    transfersStarted: 0, takeoversSent: 0, transfersAborted: 0, takeovers: 0, dropped: 0,
   };
   private readonly election: LeaderElection;
   private readonly prepare: PrepareRound;
@@ -63,6 +66,7 @@ export class Proposer implements Role {
   private readonly desk: ClientDesk;
   private readonly trimmer: LogTrimmer;
   private readonly barriers: ReadBarriers;
+  private readonly transfer: LeadershipTransfer;
   /** Catch-up requests of the learner, sent with our next Ready unless we lead by then. */
   private learnerRequests: Outgoing[] = [];
   /** The leadership the last Ready reported. */
@@ -76,6 +80,7 @@ export class Proposer implements Role {
     this.pipeline = new AcceptPipeline(options, this.outbox, this.metrics);
     this.trimmer = new LogTrimmer(id, options, this.outbox, this.metrics);
     this.barriers = new ReadBarriers(options, this.outbox, this.metrics);
+    this.transfer = new LeadershipTransfer(options);
   }
 
   get isLeader(): boolean {
@@ -88,6 +93,22 @@ export class Proposer implements Role {
 
   get currentBallot(): Ballot {
     return this.ballot;
+  }
+
+  /**
+   * Hand leadership over to proposer `to` (see `LeadershipTransfer`): false, and nothing
+   * happens, unless we lead and `to` is another proposer.
+   */
+  transferLeadership(to: number, now: number): boolean {
+    if (!this.isLeader || to === this.id || !Number.isInteger(to) || to < 0 || to >= this.options.proposers) return false;
+    this.transfer.start(to, now);
+    this.metrics.transfersStarted++;
+    return true;
+  }
+
+  /** The proposer we are handing over to, while a transfer runs. */
+  get transferringTo(): number | undefined {
+    return this.transfer.to;
   }
 
   handle(message: Message, now: number): void {
@@ -112,7 +133,7 @@ export class Proposer implements Role {
         break;
       case 'barrier':
         // Only the leader answers; a client asks again until one does.
-        if (this.isLeader) this.barriers.request(message.tokens, this.ballot, this.pipeline.proposedEnd, now);
+        if (this.isLeader && this.transfer.to === undefined) this.barriers.request(message.tokens, this.ballot, this.pipeline.proposedEnd, now);
         break;
       case 'confirmed':
         this.election.noteAcceptor(message.acceptor, now);
@@ -123,6 +144,7 @@ export class Proposer implements Role {
         }
         break;
       case 'catchup': this.onCatchup(message); break;
+      case 'takeover': this.onTakeover(message, now); break;
       case 'accept':
         this.election.onAccept(message.ballot, now);
         this.learn(message, now);
@@ -164,6 +186,7 @@ export class Proposer implements Role {
     else if (this.phase === 'leading') {
       this.pipeline.retransmitStale(this.ballot, this.learner, now);
       this.barriers.tick(this.ballot, now);
+      this.handOver(now);
       this.trimmer.maybeTrim(now, this.learner, this.election);
     }
   }
@@ -200,6 +223,7 @@ export class Proposer implements Role {
     this.prepare.clear();
     this.pipeline.clear();
     this.barriers.clear();
+    this.transfer.end();
   }
 
   /**
@@ -208,6 +232,7 @@ export class Proposer implements Role {
    */
   private preempted(now: number): void {
     this.stepDown();
+    this.election.endInvitation();
     this.election.backOff(now, this.settings.random());
   }
 
@@ -237,6 +262,7 @@ export class Proposer implements Role {
     this.prepare.clear();
     this.pipeline.begin(found);
     this.phase = 'leading';
+    this.election.endInvitation();
     this.proposeWhileRoom(now);
   }
 
@@ -249,8 +275,9 @@ export class Proposer implements Role {
   // ------------------------------------------------------------------------------- clients and the log
 
   private onSubmit(m: SubmitMessage, now: number): void {
-    // Only a (would-be) leader orders values; clients find the leader by its answers.
-    if (this.phase === 'follower') {
+    // Only a (would-be) leader orders values; clients find the leader by its answers. One that
+    // hands over admits nothing new: its clients ask again and find the next leader.
+    if (this.phase === 'follower' || this.transfer.to !== undefined) {
       this.metrics.submissionsIgnored += m.values.length;
       return;
     }
@@ -277,6 +304,26 @@ export class Proposer implements Role {
     const learned = this.learner.takeReady();
     if (learned.messages.length) this.learnerRequests = this.learnerRequests.concat(learned.messages);
     this.desk.answerLearned(learned.deliveries, leading);
+  }
+
+  /** A transfer's tick: hand over once drained and the target caught up, or give up at the deadline. */
+  private handOver(now: number): void {
+    const to = this.transfer.to;
+    if (to === undefined) return;
+    const step = this.transfer.step(now, this.pipeline.drained, this.trimmer.proposerDelivered(to) >= this.pipeline.proposedEnd);
+    if (step === 'abort') this.metrics.transfersAborted++;
+    if (step !== 'send') return;
+    this.outbox.send({ group: 'proposers', member: to }, { type: 'takeover', from: this.id, ballot: this.ballot });
+    this.election.expectLeader(to, now);
+    this.metrics.takeoversSent++;
+  }
+
+  /** Our leader hands over to us: campaign now, above every ballot we know of. */
+  private onTakeover(m: TakeoverMessage, now: number): void {
+    if (m.from === this.id || this.phase === 'leading' || compareBallots(m.ballot, this.election.highestSeen) < 0) return;
+    this.metrics.takeovers++;
+    this.election.invite(m.from, now);
+    if (this.phase === 'follower') this.startPhase1(now);
   }
 
   private onCatchup(m: CatchupMessage): void {

@@ -75,6 +75,8 @@ export interface Scenario {
    * apart from the rest, see `barrierTimes`). Absent in scenarios saved before barriers: none.
    */
   barriersPerClient?: number;
+  /** Leadership transfers the run asks of whichever proposer leads then (to a random other one), from the seed like barriers. */
+  transfers?: number;
   /** Largest value drawn, in bytes (always fits `batchMaxBytes`). */
   maxValueBytes: number;
   submitUntilMs: number;
@@ -112,6 +114,14 @@ export function permanentCuts(s: Scenario): [NodeRef, NodeRef][] {
 }
 
 const BARRIER_SEED = 0xba771e5;
+const TRANSFER_SEED = 0x7a4e0fe;
+
+/** When the run asks for each leadership transfer, and a number in [0, 1) that picks its target. */
+export function transferTimes(s: Scenario): { at: number; pick: number }[] {
+  const rng = new Rng(s.seed ^ TRANSFER_SEED ^ 0x7111e5);
+  const until = Math.max(s.submitUntilMs, s.healAtMs) + 500;
+  return Array.from({ length: s.transfers ?? 0 }, () => ({ at: rng.next() * until, pick: rng.next() }));
+}
 
 /** When each client asks its read barriers: `barriersPerClient` times per client, from the seed. */
 export function barrierTimes(s: Scenario): number[][] {
@@ -139,6 +149,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     valuesPerClient,
     // Its own stream: adding barriers changed no other draw of a seed.
     barriersPerClient: new Rng(seed ^ BARRIER_SEED).pick([0, 10, 50, 200]),
+    transfers: shape.proposers > 1 ? new Rng(seed ^ TRANSFER_SEED).pick([0, 0, 2, 10]) : 0,
     maxValueBytes,
     submitUntilMs: Math.max(500, healAtMs + rng.between(-1000, 500)),
     network, faults, healAtMs,
@@ -167,7 +178,8 @@ export function describeScenario(s: Scenario): string {
   return [
     `seed ${s.seed} (${s.mix}): ${s.shape.proposers}P ${s.shape.acceptors}A ${s.shape.learners}L ${s.shape.clients}C, ` +
       `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms` +
-      (s.barriersPerClient ? `, ${s.barriersPerClient} read barriers/client` : ''),
+      (s.barriersPerClient ? `, ${s.barriersPerClient} read barriers/client` : '') +
+      (s.transfers ? `, ${s.transfers} leadership transfers` : ''),
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
       (p.trimAfterLearners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +

@@ -90,6 +90,7 @@ function* candidates(s: Scenario): Generator<Candidate> {
     for (const k of Object.keys(c.clocks)) c.clocks[k] = { ...c.clocks[k]!, rate: 1, offsetMs: 0 };
     yield ['ideal clocks', c];
   }
+  if (s.transfers) yield ['no leadership transfers', { ...clone(s), transfers: 0 }];
   if (s.barriersPerClient) {
     yield ['no read barriers', { ...clone(s), barriersPerClient: 0 }];
     yield ['half the read barriers', { ...clone(s), barriersPerClient: Math.floor(s.barriersPerClient / 2) }];

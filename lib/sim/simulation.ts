@@ -25,7 +25,7 @@ import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { checkLiveness } from './liveness.js';
 import { LinkMatrix, SimNetwork } from './network.js';
 import { Rng } from './rng.js';
-import { type Scenario, barrierTimes, nodeName } from './scenario.js';
+import { type Scenario, barrierTimes, nodeName, transferTimes } from './scenario.js';
 import { SimClient } from './sim-client.js';
 import { SimContext, type SimEvent } from './sim-context.js';
 import { SimNodes, type Slot, isStalled, localNow } from './slots.js';
@@ -125,6 +125,7 @@ export class Simulation {
     for (const slot of this.nodes.group('clients')) {
       for (const time of barriers[slot.id] ?? []) queue.push({ time, kind: 'barrier', slot });
     }
+    for (const t of transferTimes(s)) queue.push({ time: t.at, kind: 'transfer', pick: t.pick });
     for (const fault of s.faults) {
       // Faults due after healing are dropped, but for those that outlast it by design.
       if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) ||
@@ -203,6 +204,7 @@ export class Simulation {
         this.submitted++;
         return;
       }
+      case 'transfer': return this.transfer(e.pick);
       case 'barrier': {
         const client = e.slot.client;
         if (!client || !e.slot.host) return;
@@ -247,6 +249,17 @@ export class Simulation {
       slot.client.passed(ready.barriers, slot.name);
     }
     if (slot.proposer) this.auditProposer(slot, slot.proposer);
+  }
+
+  /** Ask whichever proposer leads now (if one is up and not stalled) to hand over to another, maybe a down one. */
+  private transfer(pick: number): void {
+    const proposers = this.nodes.group('proposers');
+    const leader = proposers.find((s) => s.proposer?.isLeader && s.host && !isStalled(s, this.ctx.now));
+    if (!leader) return;
+    const others = proposers.filter((s) => s !== leader);
+    const to = others[Math.floor(pick * others.length)]!;
+    this.ctx.remember({ time: this.ctx.now, kind: 'note', detail: `${leader.name} is asked to hand over to ${to.name}` });
+    leader.host!.act(leader.proposer!, (p, at) => p.transferLeadership(to.id, at));
   }
 
   /** The most values anyone has seen decided: learners, commit notices, and live proposers' own learners. */

@@ -41,6 +41,7 @@ export function formatMessage(m: Message): string {
     case 'barrierPassed': return `barrierPassed ${m.tokens.length} token(s) position ${m.position}`;
     case 'confirm': return `confirm b=${formatBallot(m.ballot)} round ${m.round}`;
     case 'confirmed': return `confirmed a=${m.acceptor} round ${m.round} promised=${formatBallot(m.promised)}`;
+    case 'takeover': return `takeover from ${m.from} b=${formatBallot(m.ballot)}`;
     default: {
       // A message type this formatter does not know yet ('register', 'registered', ...).
       const other = m as { type: string };

@@ -222,6 +222,15 @@ const KINDS: { readonly [T in Message['type']]: Kind<MessageOf<T>> } = {
     },
     decode: (r) => ({ type: 'confirmed', ballot: readBallot(r), acceptor: r.varint(), round: r.varint(), promised: readBallot(r) }),
   },
+  /** from ballot */
+  takeover: {
+    code: 20,
+    encode(w, m) {
+      w.varint(m.from);
+      writeBallot(w, m.ballot);
+    },
+    decode: (r) => ({ type: 'takeover', from: r.varint(), ballot: readBallot(r) }),
+  },
 };
 
 function writeTokens(w: Writer, tokens: readonly string[]): void {

@@ -78,6 +78,7 @@ describe('Deterministic simulator', function () {
     some('wire mode', (s) => s.wire, 100);
     some('drifting clocks', (s) => Object.values(s.clocks).some((c) => c.rate !== 1));
     some('read barriers, many per client', (s) => (s.barriersPerClient ?? 0) >= 50, 50);
+    some('leadership transfers', (s) => (s.transfers ?? 0) >= 2, 50);
     some('a leader paused beyond the leader timeout while cut off with a client', (s) => s.faults.some((f) => f.kind === 'stall' &&
       f.node.group === 'proposers' && s.faults.some((p) => p.kind === 'partition' && p.side.length === 2 &&
         p.side.some((n) => n.group === 'clients') && p.side.some((n) => n.group === 'proposers' && n.id === f.node.id))));
@@ -120,12 +121,12 @@ describe('Deterministic simulator', function () {
     }
   });
 
-  it('has teeth: every planted bug (30, across every role and the host) is caught within 3,000 seeds (8,000 for the one rare trigger)', () => {
+  it('has teeth: every planted bug (32, across every role and the host) is caught within 3,000 seeds (8,000 for the one rare trigger)', () => {
     const out = execFileSync(process.execPath, ['scripts/planted-bugs.mjs', '--seeds', '3000'], { encoding: 'utf8' });
     console.log(out.split('\n').map((l) => `      ${l}`).join('\n'));
     const caughtLines = out.split('\n').filter((l) => l.startsWith('caught'));
     expect(out, out).to.match(/planted bugs: \d+ caught, 0 survived/);
-    expect(caughtLines.length).to.be.at.least(30);
+    expect(caughtLines.length).to.be.at.least(32);
   });
 });
 

@@ -179,6 +179,7 @@ describe('datagram codec', () => {
       { type: 'barrierPassed', tokens: Array.from({ length: MAX_BARRIER_TOKENS }, () => 't'.repeat(64)), position: big },
       { type: 'confirm', ballot: huge, round: big },
       { type: 'confirmed', ballot: huge, acceptor: 30, round: big, promised: huge },
+      { type: 'takeover', from: 63, ballot: huge },
       ...parts.map((part): Message => ({ type: 'trim', snapshot: part })),
     ];
     const seen = new Set<string>();
@@ -190,7 +191,7 @@ describe('datagram codec', () => {
       if (frames.length > 1) expect(splitMessage(m), `${m.type} needed ${frames.length} datagrams`).to.not.equal(undefined);
     }
     const allTypes = ['submit', 'heartbeat', 'prepare', 'promise', 'nack', 'accept', 'accepted', 'catchup', 'decided', 'committed',
-      'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed'];
+      'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed', 'takeover'];
     expect([...seen].sort()).to.deep.equal(allTypes.sort());
   });
 

@@ -57,5 +57,6 @@ export function sampleMessages(): Message[] {
     { type: 'barrierPassed', tokens: ['0123456789abcdef'], position: 4321 },
     { type: 'confirm', ballot: BALLOT, round: 12 },
     { type: 'confirmed', ballot: BALLOT, acceptor: 2, round: 12, promised: BALLOT },
+    { type: 'takeover', from: 1, ballot: BALLOT },
   ];
 }

@@ -80,6 +80,7 @@ export function describeMessage(m: Message): string {
     case 'barrierPassed': return `barrierPassed ${m.tokens.join(' ')} position=${m.position}`;
     case 'confirm': return `confirm ${b(m.ballot)} round=${m.round}`;
     case 'confirmed': return `confirmed round=${m.round} promised=${b(m.promised)}`;
+    case 'takeover': return `takeover from=${m.from} ${b(m.ballot)}`;
   }
 }
 
