@@ -375,14 +375,15 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   /**
    * A planned stop of one host of several: if it leads, hand leadership to the highest proposer
-   * elsewhere first, so the others need not wait out a leader timeout. Best effort: stop goes on.
+   * elsewhere first, so the others need not wait out a leader timeout. Best effort, bounded by one
+   * leader timeout (when every host stops at once nobody takes over): stop goes on either way.
    */
   private async handOverBeforeStop(): Promise<void> {
     const leader = this.leader;
     const here = this.config.hosted.proposers;
     const elsewhere = Array.from({ length: this.config.protocol.proposers }, (_, id) => id).filter((id) => !here.includes(id));
     if (leader === undefined || !here.includes(leader) || elsewhere.length === 0) return;
-    await this.handOver(elsewhere.at(-1)!, {}).then(
+    await this.handOver(elsewhere.at(-1)!, { timeoutMs: this.config.protocol.leaderTimeoutMs }).then(
       () => this.log(`handed leadership over to proposers/${elsewhere.at(-1)} before stopping`),
       (e: unknown) => this.log(`stopping without a hand-over: ${(e as Error).message}`));
   }

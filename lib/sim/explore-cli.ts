@@ -12,7 +12,7 @@ const USAGE = `usage: npm run explore -- [flags]
   --max-path N          longest path with --choices (default 300)
   --max-states N        stop after N distinct states (default ${DEFAULT_EXPLORE_OPTIONS.maxStates})
   --time-limit S        stop after S seconds of wall time
-  --proposers N --acceptors N --learners N --clients N --values N
+  --proposers N --acceptors N --learners N --clients N --values N --barriers N
   --reorder N           deliveries out of send order allowed per path (default: unlimited, every order)
   --loss N --dup N --crash N   fault budgets over a whole path (default 1 each)
   --crash-groups G,G    groups a crash may hit (default acceptors,proposers)
@@ -32,7 +32,7 @@ function parse(argv: string[]): Partial<ExploreOptions> {
   const o: Partial<ExploreOptions> = {};
   const ints: Record<string, keyof ExploreOptions> = {
     '--depth': 'depth', '--max-states': 'maxStates', '--proposers': 'proposers', '--acceptors': 'acceptors',
-    '--learners': 'learners', '--clients': 'clients', '--values': 'values', '--loss': 'loss', '--dup': 'dup',
+    '--learners': 'learners', '--clients': 'clients', '--values': 'values', '--barriers': 'barriers', '--loss': 'loss', '--dup': 'dup',
     '--crash': 'crash', '--batch-max-bytes': 'batchMaxBytes', '--batch-max-values': 'batchMaxValues',
     '--max-ticks': 'maxTicks', '--max-path': 'maxPathLength', '--step-ms': 'stepMs', '--paths': 'keepPaths', '--max-violations': 'maxViolations',
   };

@@ -12,6 +12,8 @@ export interface ExploreOptions {
   clients: number;
   /** Values submitted in all; value i is `v<i>`, submitted by client i % clients. */
   values: number;
+  /** Read barriers asked in all, barrier i by client i % clients, each checked against what was decided when it was asked. */
+  barriers: number;
   /** Most actions after the warm-up. */
   depth: number;
   /**
@@ -71,7 +73,7 @@ export interface ExploreOptions {
 }
 
 export const DEFAULT_EXPLORE_OPTIONS: ExploreOptions = {
-  proposers: 2, acceptors: 3, learners: 1, clients: 1, values: 2,
+  proposers: 2, acceptors: 3, learners: 1, clients: 1, values: 2, barriers: 0,
   depth: 12, depthCounts: 'actions', maxPathLength: 300, maxStates: 2_000_000, reorder: Infinity,
   loss: 1, dup: 1, crash: 1, crashGroups: ['acceptors', 'proposers'],
   batchMaxBytes: 80, batchMaxValues: 1, trim: true,

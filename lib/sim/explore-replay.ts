@@ -33,6 +33,7 @@ export function describeAction(a: Action): string {
     case 'deliver': case 'drop': case 'dup': return `${a.kind} ${a.key.slice(0, 80)}`;
     case 'advance': return 'advance';
     case 'submit': return `submit by clients/${a.client}`;
+    case 'barrier': return `read barrier by clients/${a.client}`;
     case 'crash': return `crash ${a.group}/${a.id}`;
   }
 }

@@ -75,7 +75,7 @@ function warmUp(root: World, config: ExploreOptions): Action[] {
 function costOf(a: Action, oldest: string | undefined, choices: boolean): number {
   if (!choices) return 1;
   if (a.kind === 'deliver') return a.key === oldest ? 0 : 1;
-  return a.kind === 'submit' || a.kind === 'advance' ? 0 : 1;
+  return a.kind === 'submit' || a.kind === 'barrier' || a.kind === 'advance' ? 0 : 1;
 }
 
 class Search {

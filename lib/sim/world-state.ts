@@ -54,6 +54,9 @@ export class WorldState implements VoteRecords {
   incarnations = 0;
   submittedValues = 0;
   nextValueOf: number[] = [];
+  /** Read barriers asked so far, and per token the least position its answer must carry. */
+  barriersAsked = 0;
+  barrierRequired = new Map<string, number>();
   budget = { loss: 0, dup: 0, crash: 0, ticks: 0, reorder: 0 };
   /** Trace lines of the current action (replays only). */
   trace: string[] | undefined;
@@ -105,7 +108,8 @@ export class WorldState implements VoteRecords {
   /** Canonical hash of everything that can influence the future. */
   hash(): string {
     const out: string[] = [`t${this.now};b${this.budget.loss},${this.budget.dup},${this.budget.crash},${this.budget.ticks},${this.budget.reorder};`];
-    out.push(`i${this.incarnations};s${this.nextValueOf.join(',')};`);
+    out.push(`i${this.incarnations};s${this.nextValueOf.join(',')};r${this.barriersAsked};`);
+    serialize(this.barrierRequired, out);
     for (const group of GROUP_ORDER) {
       const nodes = this[group] as Role[];
       for (let id = 0; id < nodes.length; id++) {

@@ -30,6 +30,7 @@ export type Action =
   | { readonly kind: 'deliver' | 'drop' | 'dup'; readonly key: string }
   | { readonly kind: 'advance' }
   | { readonly kind: 'submit'; readonly client: number }
+  | { readonly kind: 'barrier'; readonly client: number }
   | { readonly kind: 'crash'; readonly group: Group; readonly id: number };
 
 /**
@@ -118,6 +119,7 @@ export class World extends WorldState {
     for (const p of this.packets) if (!seen.has(p.key)) { seen.add(p.key); keys.push(p.key); }
     const acts: Action[] = (this.budget.reorder > 0 ? keys : keys.slice(0, 1)).map((key) => ({ kind: 'deliver', key }));
     for (let c = 0; c < this.clients.length; c++) if (this.valueFor(c) !== undefined) acts.push({ kind: 'submit', client: c });
+    if (this.barriersAsked < this.config.barriers) acts.push({ kind: 'barrier', client: this.barriersAsked % this.clients.length });
     if (this.budget.ticks > 0 && (this.config.tickPolicy === 'always' || this.packets.length === 0)) acts.push({ kind: 'advance' });
     if (this.budget.loss > 0) for (const key of keys) acts.push({ kind: 'drop', key });
     if (this.budget.dup > 0) for (const key of keys) acts.push({ kind: 'dup', key });
@@ -171,6 +173,7 @@ export class World extends WorldState {
         this.note(`-- clock advances to ${this.now} ms, every node ticks`);
         return this.tickAll();
       case 'submit': return this.submit(a.client);
+      case 'barrier': return this.askBarrier(a.client);
       case 'crash':
         this.budget.crash--;
         return this.crash(a.group, a.id);
@@ -186,6 +189,16 @@ export class World extends WorldState {
     this.unidentified[c]!.push({ seq, value });
     this.submittedValues++;
     this.note(`clients/${c} submits ${value} (seq ${seq})`);
+    this.afterStep('clients', c);
+  }
+
+  /** A read barrier: its answer must cover every value any learner (embedded ones too) has delivered by now. */
+  private askBarrier(c: number): void {
+    const token = `explore-barrier-${this.barriersAsked++}`;
+    const required = this.checker.knownDecided;
+    this.barrierRequired.set(token, required);
+    (this.own('clients', c) as Client).barrier(token, this.now);
+    this.note(`clients/${c} asks for a read barrier (${required} values decided)`);
     this.afterStep('clients', c);
   }
 
@@ -262,6 +275,12 @@ export class World extends WorldState {
   private observeClient(id: number, key: number | undefined, ready: Ready): void {
     const travelled = key ?? this.lastKey[id];
     for (const c of ready.completions) this.checker.complete(travelled!, c.seq, c.position);
+    for (const b of ready.barriers ?? []) {
+      const required = this.barrierRequired.get(b.token);
+      if (required === undefined) throw new InvariantViolation('barrier', `clients/${id} was answered a barrier it never asked for`);
+      this.barrierRequired.delete(b.token);
+      if (b.position < required) throw new InvariantViolation('barrier', `a barrier asked when ${required} values were decided was answered with ${b.position}`);
+    }
     if (key === undefined) return;
     this.lastKey[id] = key;
     for (const u of this.unidentified[id]!) this.checker.submit(key, u.seq, u.value);
