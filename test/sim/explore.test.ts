@@ -27,6 +27,14 @@ describe('Bounded exhaustive explorer', function () {
     expect(r.trimmedStates).to.be.greaterThan(0);
   });
 
+  it('read barriers: one asked at any point of any schedule at the CI bound is answered with everything decided before it', () => {
+    const r = explore({ ...CI_BOUND, values: 1, barriers: 1 });
+    console.log(`      explored ${r.states} states with a read barrier, ${r.violations} violations in ${(r.elapsedMs / 1000).toFixed(1)} s`);
+    expect(r.reports.map((x) => x.history.join('\n'))).to.deep.equal([]);
+    expect(r.violations).to.equal(0);
+    expect(r.states).to.be.greaterThan(10_000);
+  });
+
   it('has teeth: an acceptor that skips the ballot check on 2a is caught', () => {
     const proto = Acceptor.prototype as unknown as { onAccept(m: Message): void };
     const original = proto.onAccept;
