@@ -373,11 +373,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     this.log('stopped');
   }
 
-  /**
-   * A planned stop of one host of several: if it leads, hand leadership to the highest proposer
-   * elsewhere first, so the others need not wait out a leader timeout. Best effort, bounded by one
-   * leader timeout (when every host stops at once nobody takes over): stop goes on either way.
-   */
+  /** A per-host stop of the leader's host hands over to the highest proposer elsewhere first (best effort, one leader timeout at most). */
   private async handOverBeforeStop(): Promise<void> {
     const leader = this.leader;
     const here = this.config.hosted.proposers;

@@ -106,11 +106,6 @@ export class Proposer implements Role {
     return true;
   }
 
-  /** The proposer we are handing over to, while a transfer runs. */
-  get transferringTo(): number | undefined {
-    return this.transfer.to;
-  }
-
   handle(message: Message, now: number): void {
     switch (message.type) {
       case 'submit': this.onSubmit(message, now); break;
