@@ -71,25 +71,35 @@ export function wholePart(snapshot: DeliverySnapshot): SnapshotPart {
   return { ...snapshot, part: 0, parts: 1 };
 }
 
-/** Collects parts; yields a snapshot once every part of the newest one seen has arrived. */
+/** Incomplete snapshots an assembler keeps collecting at once (the one heard of longest ago goes first). */
+const MAX_INCOMPLETE = 4;
+
+/**
+ * Collects parts; yields a snapshot once every part of it has arrived. Several snapshots may be
+ * incomplete at once: a part of a newer snapshot whose other parts were lost must not shut out an
+ * older one that still arrives whole (a new leader may trim less far than the one before it, and
+ * the newer snapshot may never be sent again). Snapshots at one instance are one snapshot: the
+ * delivery state after a given log prefix, cut by the same limit.
+ */
 export class SnapshotAssembler {
-  private instance = -1;
-  private expected = 0;
-  private parts = new Map<number, SnapshotPart>();
+  /** Parts by `instance/parts` of the snapshots still incomplete. */
+  private incomplete = new Map<string, Map<number, SnapshotPart>>();
 
   /** Add a part; the whole snapshot when this part completed it, else undefined. */
   add(part: SnapshotPart): DeliverySnapshot | undefined {
     if (part.parts === 1) return joinSnapshot([part]);
-    if (part.instance < this.instance) return undefined;
-    if (part.instance > this.instance || part.parts !== this.expected) {
-      this.instance = part.instance;
-      this.expected = part.parts;
-      this.parts = new Map();
+    const key = `${part.instance}/${part.parts}`;
+    let parts = this.incomplete.get(key);
+    if (!parts) {
+      parts = new Map();
+      this.incomplete.set(key, parts);
+      // The one heard of longest ago goes: what is being resent now is what can still complete.
+      if (this.incomplete.size > MAX_INCOMPLETE) this.incomplete.delete(this.incomplete.keys().next().value!);
     }
-    this.parts.set(part.part, part);
-    if (this.parts.size < part.parts) return undefined;
-    const whole = joinSnapshot([...this.parts.values()]);
-    this.parts = new Map();
-    return whole;
+    parts.set(part.part, part);
+    if (parts.size < part.parts) return undefined;
+    // Complete: it and every incomplete snapshot at or below it are done with.
+    for (const [k, p] of this.incomplete) if (p.values().next().value!.instance <= part.instance) this.incomplete.delete(k);
+    return joinSnapshot([...parts.values()]);
   }
 }

@@ -85,7 +85,8 @@ export function drawNetwork(rng: Rng, mix: FaultMix, slow: boolean): NetworkBeha
   if (mix === 'handover') {
     network.jitterMs = rng.pick([10, 20, 40]);
     network.loss = rng.pick([0.05, 0.1, 0.2]);
-    network.partLoss = { types: ['promise'], loss: rng.pick([0.3, 0.5]) };
+    // Promise chunks and trimmed answers (both in parts) lose some parts more than others.
+    network.partLoss = { types: ['promise', 'trimmed'], loss: rng.pick([0.3, 0.5]) };
   } else if (faulty && rng.chance(0.3)) {
     network.partLoss = { types: rng.pick([['promise'], ['promise', 'trim', 'trimmed'], ['trim', 'trimmed']]), loss: rng.pick([0.2, 0.4, 0.6]) };
   }

@@ -10,7 +10,8 @@ import { type Message, SESSION_EXPIRED, type SnapshotPart } from '../../lib/prot
 import { Proposer } from '../../lib/protocol/proposer.js';
 import { ballot, batchOf, ofType, options, value } from './harness.js';
 import { MiniNet } from './mini-net.js';
-import { outgoing } from '../kit/drain.js';
+import { gaps, outgoing } from '../kit/drain.js';
+import { splitSnapshot } from '../../lib/protocol/snapshot-parts.js';
 
 const alive = (acceptor: number): Message => ({ type: 'alive', acceptor, promised: ballot(0, 0, 0) });
 
@@ -18,6 +19,22 @@ let nonces = 0;
 const nonce = (): string => `nonce-${String(++nonces).padStart(12, '0')}`;
 
 describe('Protocol regressions (each once a real bug)', () => {
+  it('liveness: a part of a newer trim snapshot whose other parts were lost does not shut out an older one that arrives whole', () => {
+    // Found by the simulator (seed 609608 of 20,000, with leadership transfers): an old leader's
+    // `trimmed` answer below 45 lost one of its two parts; the new leader had trimmed only below 31
+    // and answered every catch-up with that. The assembler kept waiting for the newer one forever.
+    const sessions = Array.from({ length: 40 }, (_, i) => ({ client: i + 1, low: 5, above: [], active: 9 }));
+    const newer = splitSnapshot({ instance: 45, position: 40, nextClient: 41, clients: sessions }, 600);
+    const older = splitSnapshot({ instance: 31, position: 28, nextClient: 41, clients: sessions }, 600);
+    expect(newer.length).to.be.greaterThan(1);
+    const l = new Learner(0, options({ trimAfterLearners: 1 }));
+    l.handle({ type: 'trimmed', snapshot: newer[0]! }, 0);
+    for (const part of older) l.handle({ type: 'trimmed', snapshot: part }, 1);
+    expect(gaps(l)).to.deep.equal([{ fromInstance: 0, toInstance: 31, fromPosition: 0, toPosition: 28 }]);
+    for (const part of newer.slice(1)) l.handle({ type: 'trimmed', snapshot: part }, 2);
+    expect(gaps(l), 'the newer one still completes later').to.deep.equal([{ fromInstance: 31, toInstance: 45, fromPosition: 28, toPosition: 40 }]);
+  });
+
   it('agreement: promise chunks of two answers, cut at different trim points, are never combined', () => {
     // Three acceptors; instances 0–6 were chosen under the old leader's ballot by A0 + A2.
     const o = options({ proposers: 2, acceptors: 3, batchMaxBytes: 200, trimAfterLearners: 1 });
