@@ -200,6 +200,24 @@ export class Load {
     };
   }
 
+  /** Read barriers one at a time on an idle cluster (`count`, or `maxSeconds`): their latency, as a window. */
+  async barriers(count: number, maxSeconds: number): Promise<Window> {
+    await this.drain(10);
+    const hist = createHistogram();
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    let done = 0;
+    while (done < count && performance.now() - t0 < maxSeconds * 1000) {
+      const asked = performance.now();
+      await this.cluster.barrier();
+      hist.record(Math.max(1, Math.round((performance.now() - asked) * 1e6)));
+      done++;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const elapsed = (performance.now() - t0) / 1000;
+    return { perSec: done / elapsed, values: done, seconds: elapsed, ...percentiles(hist), cpuMicrosPerValue: done ? (cpu.user + cpu.system) / done : 0 };
+  }
+
   /** Stop submitting and wait (up to `maxSeconds`) until everything submitted was learned. */
   async drain(maxSeconds: number): Promise<boolean> {
     this.stopOpen();

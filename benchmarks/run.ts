@@ -273,6 +273,7 @@ async function latency(shape: Shape, peak: number | undefined): Promise<LatencyF
     await load.lowLoad(Math.round(plan.lowLoadValues / 4), 5); // warm-up
     const low = await reps(plan.reps, () => load.lowLoad(plan.lowLoadValues, plan.seconds * 3));
     out.push(latencyOf(shape, 'one outstanding', low));
+    out.push(latencyOf(shape, 'read barrier, one at a time', await reps(plan.reps, () => load.barriers(Math.round(plan.lowLoadValues / 2), plan.seconds * 3))));
     if (!peak) return out;
     load.skipped = 0;
     load.openLoop(peak / 2);
@@ -467,6 +468,8 @@ const figures = {
   'batched.valuesPerSec': med(b16?.valuesPerSec),
   'latency.p50Micros': med(low?.p50Micros),
   'latency.p99Micros': med(low?.p99Micros),
+  // A read barrier on an idle cluster: client → leader, one confirm round, the answer back.
+  'latency.barrierP50Micros': med(main?.latency.find((l) => l.load.startsWith('read barrier'))?.p50Micros),
   'ratios.unbatchedVsRaw': ratio(med(u256?.instancesPerSec), rawMsgs),
   'ratios.latencyVsRtt': ratio(med(low?.p50Micros), rawRtt),
   'batched.valuesPerSecDurable': med(durable16?.valuesPerSec),
