@@ -136,7 +136,7 @@ export const PLANTED_BUGS = [
   {
     name: 'a receiver acts on a snapshot before all of its parts arrived',
     file: 'lib/protocol/snapshot-parts.ts',
-    from: 'if (parts.size < part.parts) return undefined;',
+    from: 'if (entry.parts.size < part.parts) return undefined;',
     to: '',
   },
   // ---- exactly-once and positions

@@ -60,9 +60,9 @@ export class ReadBarriers {
   onConfirmed(m: ConfirmedMessage, ballot: Ballot, readIndex: number, now: number): void {
     const r = this.current;
     if (!r || m.round !== r.round || !sameBallot(m.ballot, ballot) || m.acceptor >= this.options.acceptors || compareBallots(m.promised, ballot) > 0) return;
-    const bit = 2 ** m.acceptor;
-    if (Math.floor(r.mask / bit) % 2 === 1) return;
-    r.mask += bit;
+    const bit = 1 << m.acceptor;
+    if ((r.mask & bit) !== 0) return;
+    r.mask |= bit;
     if (++r.count < this.options.phase2Quorum) return;
     this.confirmed.push({ tokens: r.tokens, readIndex: r.readIndex });
     this.current = undefined;

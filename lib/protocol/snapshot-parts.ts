@@ -82,24 +82,24 @@ const MAX_INCOMPLETE = 4;
  * delivery state after a given log prefix, cut by the same limit.
  */
 export class SnapshotAssembler {
-  /** Parts by `instance/parts` of the snapshots still incomplete. */
-  private incomplete = new Map<string, Map<number, SnapshotPart>>();
+  /** The snapshots still incomplete, by `instance/parts`: their instance, and the parts so far. */
+  private incomplete = new Map<string, { instance: number; parts: Map<number, SnapshotPart> }>();
 
   /** Add a part; the whole snapshot when this part completed it, else undefined. */
   add(part: SnapshotPart): DeliverySnapshot | undefined {
     if (part.parts === 1) return joinSnapshot([part]);
     const key = `${part.instance}/${part.parts}`;
-    let parts = this.incomplete.get(key);
-    if (!parts) {
-      parts = new Map();
-      this.incomplete.set(key, parts);
+    let entry = this.incomplete.get(key);
+    if (!entry) {
+      entry = { instance: part.instance, parts: new Map() };
+      this.incomplete.set(key, entry);
       // The one heard of longest ago goes: what is being resent now is what can still complete.
       if (this.incomplete.size > MAX_INCOMPLETE) this.incomplete.delete(this.incomplete.keys().next().value!);
     }
-    parts.set(part.part, part);
-    if (parts.size < part.parts) return undefined;
+    entry.parts.set(part.part, part);
+    if (entry.parts.size < part.parts) return undefined;
     // Complete: it and every incomplete snapshot at or below it are done with.
-    for (const [k, p] of this.incomplete) if (p.values().next().value!.instance <= part.instance) this.incomplete.delete(k);
-    return joinSnapshot([...parts.values()]);
+    for (const [k, e] of this.incomplete) if (e.instance <= part.instance) this.incomplete.delete(k);
+    return joinSnapshot([...entry.parts.values()]);
   }
 }

@@ -18,6 +18,17 @@ import { type Ballot, compareBallots, formatBallot } from '../protocol/ballot.js
 import { type Batch, type Payload, SESSION_EXPIRED } from '../protocol/messages.js';
 import type { Delivery } from '../protocol/learner.js';
 
+/**
+ * A read barrier's answer (`who` asked it when `required` values were known decided): every value
+ * decided before the barrier must lie below the position it answers with.
+ */
+export function checkBarrierAnswer(who: string, required: number | undefined, position: number): void {
+  if (required === undefined) throw new InvariantViolation('barrier', `${who} was answered a barrier it never asked for`);
+  if (position < required) {
+    throw new InvariantViolation('barrier', `${who}'s barrier, asked when ${required} values were decided, was answered with position ${position}`);
+  }
+}
+
 export class InvariantViolation extends Error {
   constructor(readonly invariant: string, detail: string) {
     super(`${invariant}: ${detail}`);

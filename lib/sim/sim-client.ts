@@ -9,7 +9,7 @@
  */
 import { Client, type Completion } from '../protocol/client.js';
 import type { PassedBarrier } from '../protocol/role.js';
-import { InvariantViolation } from './invariants.js';
+import { checkBarrierAnswer } from './invariants.js';
 import type { Payload } from '../protocol/messages.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import type { Rng } from './rng.js';
@@ -28,7 +28,7 @@ export class SimClient {
   /** Seqs submitted and not completed, as seen from outside the client (not its own bookkeeping). */
   private readonly outstanding = new Set<number>();
   /** Read barriers asked and not answered: token → the least position the answer must carry. */
-  private readonly barriers = new Map<string, { required: number; askedAt: number }>();
+  private readonly barriers = new Map<string, number>();
   private readonly token: () => string;
 
   /**
@@ -55,20 +55,15 @@ export class SimClient {
    */
   barrier(required: number, now: number): void {
     const token = this.token();
-    this.barriers.set(token, { required, askedAt: now });
+    this.barriers.set(token, required);
     this.node.barrier(token, now);
   }
 
   /** Barriers answered (from the client's Ready): linearizable reads need every earlier decision below the answer. */
   passed(barriers: readonly PassedBarrier[] | undefined, name: string): void {
     for (const b of barriers ?? []) {
-      const asked = this.barriers.get(b.token);
-      if (!asked) throw new InvariantViolation('barrier', `${name} was answered a barrier it never asked for (${b.token})`);
+      checkBarrierAnswer(name, this.barriers.get(b.token), b.position);
       this.barriers.delete(b.token);
-      if (b.position < asked.required) {
-        throw new InvariantViolation('barrier', `${name}'s barrier asked at ${asked.askedAt.toFixed(1)} ms, when ${asked.required} values ` +
-          `were decided, was answered with position ${b.position}`);
-      }
     }
   }
 

@@ -20,7 +20,7 @@ import { messageText, packetKey } from './canonical-text.js';
 import { markShared } from './deep-clone.js';
 import { type ExploreOptions, protocolOptionsFor } from './explore-options.js';
 import { checkAcceptorAnswers } from './explore-invariants.js';
-import { InvariantViolation } from './invariants.js';
+import { InvariantViolation, checkBarrierAnswer } from './invariants.js';
 import { formatMessage } from './trace.js';
 import { type Packet, WorldState } from './world-state.js';
 
@@ -276,10 +276,8 @@ export class World extends WorldState {
     const travelled = key ?? this.lastKey[id];
     for (const c of ready.completions) this.checker.complete(travelled!, c.seq, c.position);
     for (const b of ready.barriers ?? []) {
-      const required = this.barrierRequired.get(b.token);
-      if (required === undefined) throw new InvariantViolation('barrier', `clients/${id} was answered a barrier it never asked for`);
+      checkBarrierAnswer(`clients/${id}`, this.barrierRequired.get(b.token), b.position);
       this.barrierRequired.delete(b.token);
-      if (b.position < required) throw new InvariantViolation('barrier', `a barrier asked when ${required} values were decided was answered with ${b.position}`);
     }
     if (key === undefined) return;
     this.lastKey[id] = key;
