@@ -11,6 +11,7 @@
  * 5. shapes: 1 client / 2 proposers / 3 acceptors / 2 learners, and 5 acceptors / 3 learners;
  * 6. multicast: batched 16 B over UDP multicast, in a private network namespace (root only);
  * 7. unicast: the same over UDP unicast (one datagram per member of a group), beside it;
+ * 8. state: a replaced replica restoring a peer's application state (state-restore.ts);
  * plus an RSS soak at peak load.
  *
  * Submission goes through `submit()` of client 0 and delivery is counted where learner 0's
@@ -26,6 +27,7 @@ import { Cluster, type ClusterOptions } from '../lib/cluster/cluster.js';
 import { Load, type Window } from './cluster-load.js';
 import { type MulticastResult, type UdpMode, multicastSkipReason, runMulticast } from './multicast.js';
 import { RawBus } from './raw-bus.js';
+import { stateRestore } from './state-restore.js';
 import { Progress } from './lib/progress.js';
 import { type Spread, num, spread, svgChart, table } from './lib/report.js';
 
@@ -42,7 +44,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log('usage: node dist/benchmarks/run.js [--quick] [--json FILE] [--soak SECONDS] [--reps N] [--no-multicast]\n' +
-    '         [--only raw,unbatched,batched,large,multicast,unicast]  (a subset, e.g. to profile one part; --no-multicast skips both UDP figures)');
+    '         [--only raw,unbatched,batched,large,multicast,unicast,state]  (a subset, e.g. to profile one part; --no-multicast skips both UDP figures)');
   process.exit(0);
 }
 
@@ -346,7 +348,7 @@ async function udpFigure(mode: UdpMode): Promise<UdpFigure> {
 
 // ------------------------------------------------------------------------------------ run
 
-const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast', 'unicast'];
+const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast', 'unicast', 'state'];
 const only = new Set(args.only ? args.only.split(',') : SECTIONS);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}; expected ${SECTIONS.join(',')}`);
 const run = <T>(name: string, label: string, body: () => Promise<T>): Promise<T | undefined> =>
@@ -378,6 +380,7 @@ const largeLatency = await run('large', 'latency 5 acceptors', () => latency(SHA
 const large = only.has('large') ? { batched: largeBatched ? [largeBatched] : [], latency: largeLatency ?? [] } : undefined;
 const mc = await run('multicast', 'multicast', () => udpFigure('multicast'));
 const uc = await run('unicast', 'unicast', () => udpFigure('unicast'));
+const restore = await run('state', 'state restore', () => stateRestore(quick ? 4 : 32));
 progress.end();
 
 // ------------------------------------------------------------------------------------ report
@@ -484,6 +487,9 @@ const figures = {
   // lifetime peak is reported beside it: figures without trim keep every value they ordered.
   'memory.peakRssMiB': main?.soak ? Math.max(...main.soak.samples.map((x) => x.rssMiB)) : 0,
   'memory.processMaxRssMiB': process.resourceUsage().maxRSS / 1024,
+  // A replaced replica back in service from a peer's application state (restart → restored and applying).
+  'state.restoreMillis': restore?.restoreMillis ?? 0,
+  'state.restoreMiBPerSec': restore?.miBPerSec ?? 0,
 };
 console.log('\ntargets (issue 5):');
 console.log(`  batched ≥ 1,000,000 values/s (16 B):        ${num(figures['batched.valuesPerSec'])} — ${target(figures['batched.valuesPerSec'] >= 1e6)}`);
@@ -501,6 +507,10 @@ console.log(`  10 % loss ≥ ½ of loss-free:                  ${num(figures['ba
 console.log(`  multicast processes ≥ 500,000 values/s:      ${num(figures['multicast.valuesPerSec'])} — ${target(figures['multicast.valuesPerSec'] >= 5e5)}`);
 console.log(`  RSS at peak load (soak) ≤ 256 MiB:           ${num(figures['memory.peakRssMiB'])} MiB — ${target(figures['memory.peakRssMiB'] > 0 && figures['memory.peakRssMiB'] <= 256)}` +
   ` (the process's lifetime peak, figures without trim included: ${num(figures['memory.processMaxRssMiB'])} MiB)`);
+if (restore) {
+  console.log('issue 13:');
+  console.log(`  a replaced replica restores a ${restore.stateMiB} MiB peer state: ${num(restore.restoreMillis)} ms (${num(restore.miBPerSec, 1)} MiB/s)`);
+}
 if (errors.length) console.log(`\nerrors:\n  ${errors.join('\n  ')}`);
 
 if (args.json) {
@@ -516,6 +526,7 @@ if (args.json) {
     soak,
     multicast: mc,
     unicast: uc,
+    state: restore,
     leaderChanges,
   };
   const out = {

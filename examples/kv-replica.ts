@@ -3,7 +3,9 @@
  * machines. Each process hosts one replica of the deployment (acceptor, proposer, learner and
  * client i, `Cluster.start({ host })`), talks UDP to the others as `paxos.conf` says (multicast
  * groups, or one unicast address per member), keeps its acceptor's state in `--data-dir`, writes
- * through its own client and applies its own learner's `learned()` stream to its own map.
+ * through its own client and keeps its own map from its own learner with `cluster.replicate()`:
+ * the log is trimmed, the map is snapshotted every few hundred operations, and the learner keeps
+ * the newest snapshot in the data directory.
  *
  * ```text
  * node dist/examples/kv-replica.js <replica 1..3> <paxos.conf> --data-dir DIR [--ops N] [--secret S] [--interface ADDR | --bind ADDR]
@@ -11,14 +13,15 @@
  *
  * Each writer sets and deletes keys (operations tagged writer/seq). The store applies each tagged
  * operation once, the first time the log delivers it, so a replica that crashes and restarts
- * (from its data directory) may simply submit all of its operations again: every replica
- * replays the same log and ends with the same map. Once a replica has applied every writer's
+ * (from its data directory) may simply submit all of its operations again. A restarted replica
+ * restores its learner's newest snapshot (from its directory, or a peer's when the log was trimmed
+ * past it) instead of replaying the log from the start; every replica ends with the same map. Once a replica has applied every writer's
  * operations it prints `complete <operations> <digest>` on stdout, and it keeps serving its
  * peers until SIGTERM or SIGINT (exit 0).
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Cluster } from '../lib/index.js';
+import { Cluster, type StateMachine } from '../lib/index.js';
 import { readConfigFile, udpTransportSpec } from '../lib/transport/udp.js'; // paxos-cluster/udp
 import { KvReplica } from './kv-store.js';
 
@@ -31,16 +34,31 @@ export interface TaggedOp {
   readonly value?: number;
 }
 
-/** A store that applies each (writer, seq) once, in log order. */
-export class TaggedStore {
-  readonly map = new KvReplica();
-  private readonly seen = new Set<string>();
+/** A store that applies each (writer, seq) once, in log order; its snapshot holds the map and the tags seen. */
+export class TaggedStore implements StateMachine<TaggedOp> {
+  map = new KvReplica();
+  private seen = new Set<string>();
+  /** Called after every operation applied (or restored), with the distinct count. */
+  onProgress: (distinct: number) => void = () => undefined;
+
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ map: new TextDecoder().decode(this.map.snapshot()), seen: [...this.seen] }));
+  }
+
+  restore(state: Uint8Array): void {
+    const { map, seen } = JSON.parse(new TextDecoder().decode(state)) as { map: string; seen: string[] };
+    this.map = new KvReplica();
+    this.map.restore(new TextEncoder().encode(map));
+    this.seen = new Set(seen);
+    this.onProgress(this.seen.size);
+  }
 
   apply(op: TaggedOp): void {
     const tag = `${op.writer}/${op.seq}`;
     if (this.seen.has(tag)) return;
     this.seen.add(tag);
     this.map.apply(op.op === 'set' ? { op: 'set', key: op.key, value: op.value! } : { op: 'delete', key: op.key });
+    this.onProgress(this.seen.size);
   }
 
   get distinct(): number {
@@ -83,6 +101,8 @@ const cluster = await Cluster.start<TaggedOp>({
   workers: 'replica',
   transport: udpTransportSpec(readConfigFile(configPath), { secret: values.secret, interface: values.interface, bind: values.bind }),
   dataDir: values['data-dir'],
+  // Bounded memory for a long run: trim the log, and keep the map as snapshots the learner holds.
+  trim: true, stateSnapshots: true,
   // Processes on different hosts are scheduled independently: as the CLI does, wait longer
   // before presuming a leader dead than the in-process default.
   leaderTimeoutMs: 1000,
@@ -93,15 +113,18 @@ process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
 
 const store = new TaggedStore();
-const following = (async () => {
-  for await (const { value } of cluster.learned({ from: 0 })) {
-    store.apply(value);
-    if (store.distinct === opsPerWriter * replicas) {
-      console.log(`complete ${store.distinct} ${store.digest()}`);
-      return;
-    }
-  }
-})();
+const following = new Promise<void>((resolve) => {
+  store.onProgress = (distinct) => {
+    if (distinct !== opsPerWriter * replicas) return;
+    store.onProgress = () => undefined;
+    console.log(`complete ${distinct} ${store.digest()}`);
+    // (after the replica's own bookkeeping of the step that got here: a restore counts once it returned)
+    setImmediate(() => console.error(`replica ${replica}: ${replicating.counters.applied} operations applied, ${replicating.counters.restores} snapshots restored`));
+    resolve();
+  };
+});
+const replicating = cluster.replicate(store, { snapshotEvery: 300 });
+replicating.done.catch(() => undefined); // (failures reach the cluster's 'error' listener)
 try {
   console.error(`replica ${replica}: ready, proposer ${await cluster.ready()} leads`);
   await Promise.all(operations(id, opsPerWriter).map((op) => cluster.submit(op)));

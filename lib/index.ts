@@ -14,6 +14,7 @@
 export {
   Cluster, ClientHandle, roleGroup, type SubmitOptions, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
   type WorkerMetrics, type MetricName, type ExitReason, type RoleName, type WorkerPlacement, type Logger, type HostedMembers,
+  Replica, type ReplicateOptions, type StateMachine,
 } from './cluster/cluster.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';

@@ -196,6 +196,31 @@ export const PLANTED_BUGS = [
     from: 'if (this.phase === \'follower\') this.startPhase1(now);\n  }',
     to: 'if (this.phase === \'follower\') {\n      this.startPhase1(now);\n      this.prepare.clear();\n      this.pipeline.begin({ entries: [], end: this.learner.delivered });\n      this.phase = \'leading\';\n    }\n  }',
   },
+  // ---- application state between learners (stateSnapshots)
+  {
+    name: 'a restored learner keeps its own exactly-once filter, not the state\'s',
+    file: 'lib/protocol/learner.ts',
+    from: 'this.filter = DeliveryFilter.restore(snapshot, this.options);\n    this.requestedTo = 0;',
+    to: 'if (!this.state) this.filter = DeliveryFilter.restore(snapshot, this.options);\n    this.requestedTo = 0;',
+  },
+  {
+    name: 'a restored state claims one position more than it holds',
+    file: 'lib/protocol/learner.ts',
+    from: 'this.restored = { instance: state.delivery.instance, position: state.delivery.position, state: state.app };',
+    to: 'this.restored = { instance: state.delivery.instance, position: state.delivery.position + 1, state: state.app };',
+  },
+  {
+    name: 'the leader trims past the learners\' application states',
+    file: 'lib/protocol/log-trimmer.ts',
+    from: 'if (this.options.stateSnapshots) for (const s of this.learnerStates)',
+    to: 'if (false) for (const s of this.learnerStates)',
+  },
+  {
+    name: 'a state is taken with the newest marked point, not the one the application snapshotted at',
+    file: 'lib/protocol/state-transfer.ts',
+    from: 'const delivery = this.points.get(instance);',
+    to: 'const delivery = [...this.points.values()].pop();',
+  },
   // ---- election
   {
     name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',

@@ -15,6 +15,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ValueTooLargeError } from '../protocol/client.js';
+import { ConfigurationError } from '../protocol/options.js';
 import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import type { BusTopology } from '../transport/bus.js';
@@ -24,18 +25,21 @@ import {
 } from './cluster-options.js';
 import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { KeepAlive } from './keep-alive.js';
+import { type HandOverContext, handOver, handOverBeforeStop } from './hand-over.js';
 import { waitForLeader } from './leader-wait.js';
+import { type ReplicateOptions, Replica, type StateMachine } from './replica.js';
 import type { ClusterEvents, ClusterMetrics, WorkerMetrics } from './cluster-types.js';
 import { Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { LearnedBatches, type LearnedOptions, type LearnedStream, LearnedStreams, type LearnedValue } from './learned.js';
 import {
-  ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, TransferFailedError, UnknownMemberError, ValueEncodingError,
+  ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError, ValueEncodingError,
 } from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
+export { Replica, type ReplicateOptions, type StateMachine } from './replica.js';
 export type { ClusterEvents, ClusterMetrics, MetricName, WorkerMetrics } from './cluster-types.js';
 
 /**
@@ -207,24 +211,29 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    */
   async transferLeadership(to: number, options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) throw new ClusterStoppedError('transferLeadership()');
-    return this.handOver(to, options);
+    return handOver(this.handOverContext(), to, options);
   }
 
-  private async handOver(to: number, options: { readonly signal?: AbortSignal; readonly timeoutMs?: number }): Promise<void> {
-    const { proposers, leaderTimeoutMs } = this.config.protocol;
-    if (!Number.isInteger(to) || to < 0 || to >= proposers) throw new UnknownMemberError('proposers', to, proposers);
-    const from = this.leader;
-    if (from === to) return;
-    const control = from === undefined || !this.config.hosted.proposers.includes(from) ? undefined : this.workers.runningControl('proposers', from);
-    if (from === undefined || !control) throw new TransferFailedError(to, 'no proposer hosted in this process leads');
-    const leads = waitForLeader(this.leaderWaits, { what: 'transferLeadership()', accept: (l) => l === to, signal: options.signal,
-      timeoutMs: options.timeoutMs ?? 2 * leaderTimeoutMs + 1000,
-      onTimeout: () => new TransferFailedError(to, `proposers/${to} did not take over in time; proposers/${from} leads on`) });
-    if (!(await control.transferLeadership(from, to))) {
-      leads.catch(() => undefined);
-      throw new TransferFailedError(to, `proposers/${from} no longer leads`);
-    }
-    await leads;
+  /**
+   * Keep `machine` from one learner's values, with snapshots (needs `stateSnapshots`): every
+   * `snapshotEvery` values its snapshot goes to the learner, which keeps it (in `dataDir` too),
+   * serves it to peers and holds trimming back to it. A learner restarted after the log was
+   * trimmed past it restores a state (its own, or a peer's), and so does the machine. See replica.ts.
+   */
+  replicate(machine: StateMachine<T>, options: ReplicateOptions = {}): Replica<T> {
+    if (this.stopped) throw new ClusterStoppedError('replicate()');
+    if (!this.config.protocol.stateSnapshots) throw new ConfigurationError('replicate() needs the stateSnapshots option');
+    const learner = options.learner ?? this.config.hosted.learners[0];
+    if (learner === undefined) throw new NotHostedError('learners', 0);
+    const every = options.snapshotEvery ?? 10_000;
+    if (!Number.isSafeInteger(every) || every < 1) throw new InvalidArgumentError(`snapshotEvery must be a positive integer, got ${String(every)}`);
+    if (!this.config.hosted.learners.includes(learner)) throw new NotHostedError('learners', learner);
+    const replica = new Replica<T>(learner, machine, every, {
+      open: (from, signal) => this.openStream({ learner, from, signal }),
+      control: () => this.workers.runningControl('learners', learner),
+    }, options.signal);
+    replica.done.catch((e: unknown) => this.reportError(e as Error));
+    return replica;
   }
 
   /** The handle of client `i`. */
@@ -364,7 +373,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   private async shutdown(): Promise<void> {
     this.log('stopping');
-    if (!this.config.hostsEverything) await this.handOverBeforeStop();
+    if (!this.config.hostsEverything) await handOverBeforeStop(this.handOverContext());
     const stopped = new ClusterStoppedError('submit');
     for (const c of this.clients.values()) c.failAll(stopped);
     for (const stop of [...this.waitingForLeader]) stop();
@@ -373,15 +382,9 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
     this.log('stopped');
   }
 
-  /** A per-host stop of the leader's host hands over to the highest proposer elsewhere first (best effort, one leader timeout at most). */
-  private async handOverBeforeStop(): Promise<void> {
-    const leader = this.leader;
-    const here = this.config.hosted.proposers;
-    const elsewhere = Array.from({ length: this.config.protocol.proposers }, (_, id) => id).filter((id) => !here.includes(id));
-    if (leader === undefined || !here.includes(leader) || elsewhere.length === 0) return;
-    await this.handOver(elsewhere.at(-1)!, { timeoutMs: this.config.protocol.leaderTimeoutMs }).then(
-      () => this.log(`handed leadership over to proposers/${elsewhere.at(-1)} before stopping`),
-      (e: unknown) => this.log(`stopping without a hand-over: ${(e as Error).message}`));
+  private handOverContext(): HandOverContext {
+    return { protocol: this.config.protocol, hosted: this.config.hosted.proposers, leader: () => this.leader,
+      control: (id) => this.workers.runningControl('proposers', id), waits: this.leaderWaits, log: (line) => this.log(line) };
   }
 
   /** What the workers' lives mean for the submit path, the iterators and the leader. */

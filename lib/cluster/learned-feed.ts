@@ -8,7 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Delivery, DeliveryGap } from '../protocol/role.js';
 import { STREAM_FIELDS, type StreamReply, type StreamRequest } from './worker-protocol.js';
 
-interface Subscription { port: MessagePort; next: number; credit: number }
+/** `expects`: the next position the iterator needs (it starts a jump's wait only below the jump). */
+interface Subscription { port: MessagePort; next: number; credit: number; expects: number }
 
 const STREAM_CHUNK = 1024;
 /** Let go of replayed values in chunks of at least this many: slicing is O(held). */
@@ -22,13 +23,20 @@ export class LearnedFeed {
   /** Values this learner skipped because the log was trimmed before it caught up. */
   private skipped = 0;
   private readonly subscriptions = new Set<Subscription>();
+  /** Where the learner restored an application state: the absolute index it happened at, and the position it continued from. */
+  private readonly jumps: { index: number; position: number }[] = [];
 
   /**
    * @param trimming whether the log is trimmed (then values are let go, and an iterator from
    *   before the held range is told so instead of seeing a silent gap)
    * @param position the learner's next position (where an empty feed starts)
+   * @param stateAt where the learner's newest application state ends (`stateSnapshots`): values
+   *   from there on are kept, so that a replica that restores that state can continue
    */
-  constructor(private readonly trimming: boolean, private readonly replayKeep: number, private readonly position: () => number) {}
+  constructor(
+    private readonly trimming: boolean, private readonly replayKeep: number, private readonly position: () => number,
+    private readonly stateAt: () => number = () => Infinity,
+  ) {}
 
   add(deliveries: readonly Delivery[]): void {
     if (deliveries.length === 0) return;
@@ -41,6 +49,22 @@ export class LearnedFeed {
     this.skipped += gap.toPosition - gap.fromPosition;
   }
 
+  /**
+   * The learner restored an application state holding every value below `position` (those in
+   * `deliveries` below it came first): streams continue at `position`, so an iterator that still
+   * needed a value below it ends with `TrimmedError`, and a replica restores the state instead.
+   */
+  restored(deliveries: readonly Delivery[], position: number): void {
+    const before = deliveries.filter((d) => d.position < position);
+    this.add(before);
+    const held = before.at(-1)?.position ?? this.learned.at(-1)?.position;
+    this.skipped += position - (held === undefined ? 0 : held + 1);
+    this.jumps.push({ index: this.dropped + this.learned.length, position });
+    const after = deliveries.filter((d) => d.position >= position);
+    if (after.length) this.add(after);
+    else for (const sub of this.subscriptions) this.pump(sub);
+  }
+
   /** Stream from `from` on through `port`; the port's credit requests pace it. */
   subscribe(port: MessagePort, from: number): void {
     const start = Math.max(0, from);
@@ -50,7 +74,7 @@ export class LearnedFeed {
       port.close();
       return;
     }
-    const sub: Subscription = { port, next: this.indexOf(start), credit: 0 };
+    const sub: Subscription = { port, next: this.indexOf(start), credit: 0, expects: start };
     this.subscriptions.add(sub);
     port.on('message', (m: StreamRequest) => {
       sub.credit += m.credit;
@@ -86,6 +110,14 @@ export class LearnedFeed {
 
   private pump(sub: Subscription): void {
     const end = this.dropped + this.learned.length;
+    const jump = this.jumps.at(-1);
+    if (sub.next === end && jump?.index === end && sub.expects < jump.position) {
+      // It read everything before a restored state, and nothing follows yet: tell it now (with values after it, it sees the jump).
+      sub.port.postMessage({ numbers: new Float64Array(0), values: [], trimmedBelow: jump.position } satisfies StreamReply);
+      sub.port.close();
+      this.subscriptions.delete(sub);
+      return;
+    }
     while (sub.credit > 0 && sub.next < end) {
       const n = Math.min(sub.credit, STREAM_CHUNK, end - sub.next);
       const from = sub.next - this.dropped;
@@ -103,12 +135,15 @@ export class LearnedFeed {
       sub.port.postMessage({ numbers, values } satisfies StreamReply, [numbers.buffer]);
       sub.next += n;
       sub.credit -= n;
+      sub.expects = numbers[(n - 1) * STREAM_FIELDS]! + 1;
     }
   }
 
   private releaseReplayed(): void {
     let keepFrom = this.dropped + this.learned.length - this.replayKeep;
     for (const sub of this.subscriptions) keepFrom = Math.min(keepFrom, sub.next);
+    const state = this.stateAt();
+    if (state !== Infinity) keepFrom = Math.min(keepFrom, this.indexOf(state));
     const release = keepFrom - this.dropped;
     if (release < Math.min(RELEASE_CHUNK, this.replayKeep)) return;
     this.learned = this.learned.slice(release);

@@ -277,7 +277,7 @@ export class Supervisor {
   private workerInit(w: WorkerSlot, control: MessagePort, submit: MessagePort | undefined): WorkerInit {
     return {
       roles: w.members.map((m) => ({
-        group: m.group, id: m.id, incarnation: randomInt(0, INCARNATION_SPACE), durable: this.store(m), restored: m.saved,
+        group: m.group, id: m.id, incarnation: randomInt(0, INCARNATION_SPACE), durable: this.store(m), restored: m.saved, stateFile: this.stateFile(m),
       })),
       name: w.name,
       clusterId: this.clusterId,
@@ -380,6 +380,12 @@ export class Supervisor {
   private store(m: MemberSlot): HostedRole['durable'] {
     const durable = this.config.durable;
     return m.group === 'acceptors' && durable ? { dir: joinPath(durable.dataDir, `acceptor-${m.id}`), sync: durable.sync } : undefined;
+  }
+
+  /** Where a learner keeps its application state (`stateSnapshots`), `<dataDir>/learner-<i>.state`. */
+  private stateFile(m: MemberSlot): string | undefined {
+    const durable = this.config.durable;
+    return m.group === 'learners' && durable && this.config.protocol.stateSnapshots ? joinPath(durable.dataDir, `learner-${m.id}.state`) : undefined;
   }
 
   /** An in-memory acceptor: its state survives a `kill` only by being handed to the next worker. */

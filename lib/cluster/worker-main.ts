@@ -26,7 +26,9 @@ import type { FaultControllable, FaultSettings } from '../transport/bus.js';
 import { createTransport } from '../runtime/worker-transport.js';
 import type { Transport } from '../transport/transport.js';
 import { LeaderWatch } from './leader-watch.js';
-import type { HostedRole, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import type { HeldState, HostedRole, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import type { StateFile } from '../storage/state-file.js';
+import { decodeState } from '../protocol/state-blob.js';
 import type { Group } from '../protocol/messages.js';
 
 const init = workerData as WorkerInit;
@@ -42,21 +44,27 @@ let durable: DurableAcceptor | undefined;
 let feed: LearnedFeed | undefined;
 let client: Client | undefined;
 let submitPort: SubmitPort | undefined;
+/** A learner's state file (`stateSnapshots` with a data directory). */
+let stateFile: StateFile | undefined;
 
 /** Builds one hosted role; a durable acceptor recovers from its directory (corruption or a held lock fail the start). */
 async function build(spec: HostedRole): Promise<Hosted> {
   const built = await buildRole(spec, options, (err) => {
+    // A learner's state file only spares it a fetch from a peer: the old state stays in place.
+    if (spec.group === 'learners') return log(`${name}: learners/${spec.id} could not write its state: ${err.message}`);
     // The disk no longer backs our answers: stop answering for good; the cluster sees a crash.
     log(`${name}: ${spec.group}/${spec.id} storage failed, stopping: ${err.message}`);
     process.exit(1);
   });
+  stateFile ??= built.stateFile;
   // What the control API and the ports need of each role.
   if (built.durable) durable = built.durable;
   if (spec.group === 'acceptors') acceptor = built.role as Acceptor;
   if (spec.group === 'clients') client = built.role as Client;
   if (spec.group === 'learners') {
     const learner = built.role as Learner;
-    feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position);
+    feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position,
+      () => (options.stateSnapshots ? learner.heldStatePosition ?? 0 : Infinity));
   }
   return built;
 }
@@ -66,7 +74,12 @@ function onReady(role: Role, ready: Ready): void {
     feed?.skip(gap);
     log(`${role.group}/${role.id}: positions ${gap.fromPosition}..${gap.toPosition - 1} were trimmed before it caught up`);
   }
-  if (ready.deliveries.length) feed?.add(ready.deliveries);
+  if (ready.restored) {
+    // Positions below it are in the application state, not in the feed: iterators from before it end with TrimmedError.
+    feed?.restored(ready.deliveries, ready.restored.position);
+    saveState(role as Learner);
+    log(`${role.group}/${role.id}: restored an application state at position ${ready.restored.position}`);
+  } else if (ready.deliveries.length) feed?.add(ready.deliveries);
   if (ready.completions.length) submitPort?.complete(ready.completions);
   if (ready.barriers) submitPort?.passed(ready.barriers);
   if (ready.leadership) {
@@ -107,6 +120,11 @@ const host = new RoleHost(hosted, init.watchLeader ? watchingLeader(transport) :
 if (init.submit && client) submitPort = new SubmitPort(init.submit, client, host);
 let running = true;
 
+function saveState(learner: Learner): void {
+  const blob = learner.heldState;
+  if (blob) stateFile?.write(blob);
+}
+
 function hostedRole(group: Group, id: number): Role {
   const role = host.roles.find((r) => r.group === group && r.id === id);
   if (!role) throw new Error(`${name} does not host ${group}/${id}`);
@@ -118,6 +136,7 @@ async function shutdown(): Promise<void> {
   running = false;
   await host.stop();
   await durable?.close();
+  await stateFile?.flushed();
   feed?.close();
   submitPort?.close();
 }
@@ -150,6 +169,20 @@ const control: WorkerControl = {
     const started = host.act(proposer, (p, now) => p.transferLeadership(to, now));
     log(`${name}: ${started ? 'hands' : 'cannot hand'} leadership over to proposers/${to}`);
     return started;
+  },
+  markState(id: number): { instance: number; position: number } | undefined {
+    return (hostedRole('learners', id) as Learner).markState();
+  },
+  stateTaken(id: number, instance: number, state: Uint8Array): boolean {
+    const learner = hostedRole('learners', id) as Learner;
+    const taken = learner.stateTaken(instance, state);
+    if (taken) saveState(learner);
+    return taken;
+  },
+  heldState(id: number): HeldState | undefined {
+    const blob = (hostedRole('learners', id) as Learner).heldState;
+    const state = blob && decodeState(blob);
+    return state ? { instance: state.delivery.instance, position: state.delivery.position, state: state.app } : undefined;
   },
   subscribe(port: MessagePort, from: number): void {
     if (!feed) throw new Error(`${name} hosts no learner`);

@@ -68,6 +68,12 @@ export interface WorkerControl {
   setFaults(settings: FaultSettings): boolean;
   /** Proposers: hand leadership over to proposer `to`; false unless proposer `id` leads (see `Proposer.transferLeadership`). */
   transferLeadership(id: number, to: number): boolean;
+  /** Learners (`stateSnapshots`): mark where delivery stands, for an application state taken there (`Learner.markState`). */
+  markState(id: number): { instance: number; position: number } | undefined;
+  /** Learners: the application's state at the point marked at `instance`; false if stale. Persisted with a data directory. */
+  stateTaken(id: number, instance: number, state: Uint8Array): boolean;
+  /** Learners: the newest application state held (taken here, restored from a peer, or loaded from disk). */
+  heldState(id: number): HeldState | undefined;
   /** Learners: stream delivered values from `from` on through `port` (see `StreamRequest`). */
   subscribe(port: MessagePort, from: number): void;
   /**
@@ -77,6 +83,13 @@ export interface WorkerControl {
   freeze(): Promise<AcceptorState | undefined>;
   /** Stop the runner and close the transport and every port; the worker can then exit. */
   stop(): Promise<void>;
+}
+
+/** An application state a learner holds: every value below `position` is in `state`. */
+export interface HeldState {
+  readonly instance: number;
+  readonly position: number;
+  readonly state: Uint8Array;
 }
 
 export type WorkerEvent =

@@ -12,3 +12,4 @@ export * from './proposer.js';
 export * from './learner.js';
 export * from './client.js';
 export * from './snapshot-parts.js';
+export * from './state-blob.js';

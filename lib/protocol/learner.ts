@@ -16,22 +16,17 @@ import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
 import { DecidedLog } from './decided-log.js';
 import { SnapshotAssembler } from './snapshot-parts.js';
-import { type Delivery, type DeliveryGap, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
+import { StateTransfer } from './state-transfer.js';
+import { type LearnerState, decodeState } from './state-blob.js';
+import {
+  type Delivery, type DeliveryGap, type Ready, type RestoredState, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS,
+} from './role.js';
 
 export type { Delivery, DeliveryGap } from './role.js';
 import type { ResolvedOptions } from './options.js';
 
-/** A client session opened by the log: the client that drew `nonce` submits as `client`. */
-export interface Registration {
-  readonly nonce: string;
-  readonly client: number;
-}
-
-/** A decided value refused because its session had been retired (see `DeliveryFilter`). */
-export interface Refusal {
-  readonly client: number;
-  readonly seq: number;
-}
+export type { LearnerSettings, Refusal, Registration, SessionListener } from './learner-settings.js';
+import type { LearnerSettings, SessionListener } from './learner-settings.js';
 
 interface Vote {
   ballot: Ballot;
@@ -46,26 +41,6 @@ interface PendingInstance {
   decided?: Batch;
 }
 
-export interface LearnerSettings {
-  /** The group this learner answers as (proposers embed one). Default 'learners'. */
-  group?: Group;
-  /** Keep every decided batch so it can be served to others. Default false. */
-  retainLog?: boolean;
-  /**
-   * Told of every session opened and every value refused as delivery reaches them (a proposer's
-   * learner: the leader answers clients). Called in delivery order, during the step. Best an
-   * object holding its own state (as `ClientDesk` does) rather than closures over its owner: the
-   * explorer deep-clones roles, and a cloned closure still points at the original owner.
-   */
-  sessions?: SessionListener;
-}
-
-/** What an embedding proposer hears of sessions from its learner. */
-export interface SessionListener {
-  registered(registration: Registration): void;
-  refused(refusal: Refusal): void;
-}
-
 export class Learner implements Role {
   readonly group: Group;
   /** First instance not yet delivered: every instance below it is decided and delivered. */
@@ -78,6 +53,9 @@ export class Learner implements Role {
   /** The delivered batches and checkpoints, when retained (proposers serve catch-up from it). */
   private readonly log: DecidedLog | undefined;
   private gaps: DeliveryGap[] = [];
+  /** Application state kept and exchanged with peers (`stateSnapshots`; not in proposers). */
+  private readonly state: StateTransfer | undefined;
+  private restored: RestoredState | undefined;
   private lastProgressReportAt = -Infinity;
   private deliveries: Delivery[] = [];
   private readonly outbox = new Outbox();
@@ -103,6 +81,7 @@ export class Learner implements Role {
     this.log = settings.retainLog ? new DecidedLog(options, this.snapshot()) : undefined;
     this.sessions = settings.sessions;
     this.self = { group: this.group, member: id };
+    this.state = options.stateSnapshots && this.group === 'learners' ? new StateTransfer(id, options, this.outbox) : undefined;
   }
 
   /** Instances decided and delivered so far (= the next instance to deliver). */
@@ -138,12 +117,18 @@ export class Learner implements Role {
       case 'heartbeat': this.noteExists(message.decided); break;
       case 'trim': {
         const whole = this.snapshotParts.add(message.snapshot);
-        if (whole) this.onTrim(whole);
+        if (whole) this.onTrim(whole, now);
         break;
       }
       case 'trimmed': {
         const whole = this.snapshotParts.add(message.snapshot);
-        if (whole) this.skipTo(whole);
+        if (whole) this.continueFrom(whole, now);
+        break;
+      }
+      case 'stateRequest': this.state?.serve(message); return;
+      case 'stateChunk': {
+        const state = this.state?.receive(message, now);
+        if (state) this.restore(state);
         break;
       }
       default: this.metrics.dropped++; return;
@@ -153,13 +138,49 @@ export class Learner implements Role {
   }
 
   tick(now: number): void {
+    this.state?.poll(now);
     this.pollCatchup(now);
     this.pollStuckHead(now);
     if (this.group === 'learners' && this.options.trimAfterLearners > 0 &&
         now - this.lastProgressReportAt >= this.options.heartbeatIntervalMs * 5) {
       this.lastProgressReportAt = now;
-      this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextToDeliver });
+      this.outbox.send(TO_PROPOSERS, { type: 'progress', learner: this.id, delivered: this.nextToDeliver, stateAt: this.state?.heldAt ?? 0 });
     }
+  }
+
+  /**
+   * `stateSnapshots`: mark where delivery stands now (every value below `position` delivered), for
+   * the application to snapshot itself once it has applied as far and hand the bytes to
+   * `stateTaken(instance, ...)`. Undefined without `stateSnapshots`.
+   */
+  markState(): { instance: number; position: number } | undefined {
+    this.state?.mark(this.snapshot());
+    return this.state && { instance: this.nextToDeliver, position: this.nextPosition };
+  }
+
+  /** The application's state at the point `markState` returned `instance` for; false if stale or unknown. */
+  stateTaken(instance: number, app: Uint8Array): boolean {
+    return this.state?.taken(instance, app) ?? false;
+  }
+
+  /** The position the newest state held ends at (every value below it is in it); undefined while none. */
+  get heldStatePosition(): number | undefined {
+    return this.state?.heldPosition;
+  }
+
+  /** The newest state held, as the bytes to persist and hand to `loadState` after a restart. */
+  get heldState(): Uint8Array | undefined {
+    return this.state?.heldBlob;
+  }
+
+  /** A restarted learner continues from a state it persisted (the next Ready carries it as `restored`). */
+  loadState(blob: Uint8Array): boolean {
+    const state = decodeState(blob);
+    if (!this.state || !state) return false;
+    this.state.hold(blob, state.delivery);
+    this.state.metrics.statesLoaded++;
+    this.restore(state);
+    return true;
   }
 
   /** Where delivery stands now, as plain data. */
@@ -178,12 +199,18 @@ export class Learner implements Role {
   }
 
   /** The leader ordered a trim: forget retained batches below it (or jump there if behind). */
-  private onTrim(snapshot: DeliverySnapshot): void {
+  private onTrim(snapshot: DeliverySnapshot, now: number): void {
     if (snapshot.instance > this.nextToDeliver) {
-      this.skipTo(snapshot);
+      this.continueFrom(snapshot, now);
       return;
     }
     this.log?.trimTo(snapshot);
+  }
+
+  /** The log below `snapshot` is gone: fetch a peer's application state, or (without) skip. */
+  private continueFrom(snapshot: DeliverySnapshot, now: number): void {
+    if (this.state && snapshot.instance > this.nextToDeliver) this.state.want(snapshot.instance, now);
+    else this.skipTo(snapshot);
   }
 
   /** Continue from a snapshot: what lies below it was trimmed and can never be delivered here. */
@@ -192,6 +219,17 @@ export class Learner implements Role {
     this.gaps.push({
       fromInstance: this.nextToDeliver, toInstance: snapshot.instance, fromPosition: this.nextPosition, toPosition: snapshot.position,
     });
+    this.jumpTo(snapshot);
+  }
+
+  /** Continue from an application state: the application restores it instead of seeing a gap. */
+  private restore(state: LearnerState): void {
+    if (state.delivery.instance <= this.nextToDeliver) return;
+    this.jumpTo(state.delivery);
+    this.restored = { instance: state.delivery.instance, position: state.delivery.position, state: state.app };
+  }
+
+  private jumpTo(snapshot: DeliverySnapshot): void {
     for (const instance of this.pending.keys()) if (instance < snapshot.instance) this.pending.delete(instance);
     this.log?.restartAt(snapshot);
     this.nextToDeliver = snapshot.instance;
@@ -201,15 +239,18 @@ export class Learner implements Role {
   }
 
   takeReady(): Ready {
-    if (this.outbox.size === 0 && this.deliveries.length === 0 && this.gaps.length === 0) return EMPTY_READY;
+    if (this.outbox.size === 0 && this.deliveries.length === 0 && this.gaps.length === 0 && !this.restored) return EMPTY_READY;
     const ready: Ready = { writes: NONE, messages: this.outbox.take(), deliveries: this.deliveries, gaps: this.gaps, completions: NONE };
     this.deliveries = [];
     this.gaps = [];
-    return ready;
+    if (!this.restored) return ready;
+    const restored = this.restored;
+    this.restored = undefined;
+    return { ...ready, restored };
   }
 
   counters(): Record<string, number> {
-    return { ...this.metrics };
+    return { ...this.metrics, ...this.state?.metrics };
   }
 
   status(): RoleStatus {
@@ -319,6 +360,7 @@ export class Learner implements Role {
    * later instances are often decided first) causes no requests.
    */
   private pollCatchup(now: number): void {
+    if (this.state?.fetching) return; // below the trim point: only a peer's state helps
     if (this.nextToDeliver >= this.knownEnd) {
       this.requestedTo = 0;
       this.behindSince = undefined;
@@ -342,7 +384,7 @@ export class Learner implements Role {
    */
   private pollStuckHead(now: number): void {
     const head = this.nextToDeliver;
-    if (this.requestedTo > head || !this.headStuck(head)) {
+    if (this.requestedTo > head || this.state?.fetching || !this.headStuck(head)) {
       this.stuckAt = undefined;
       return;
     }

@@ -99,7 +99,13 @@ export function isMessage(x: unknown): x is Message {
     case 'committed':
       return Array.isArray(m.entries) && m.entries.every(isCommitNotice);
     case 'progress':
-      return isIndex(m.learner) && isIndex(m.delivered);
+      return isIndex(m.learner) && isIndex(m.delivered) && isIndex(m.stateAt);
+    case 'stateRequest':
+      return isIndex(m.requester) && isIndex(m.atLeast) && Number.isSafeInteger(m.source) && m.source >= -1 &&
+        isIndex(m.instance) && isIndex(m.chunk);
+    case 'stateChunk':
+      return isIndex(m.learner) && isIndex(m.instance) && isIndex(m.chunk) && isIndex(m.chunks) && m.chunk < m.chunks &&
+        m.data instanceof Uint8Array;
     case 'trim':
     case 'trimmed':
       return isSnapshotPart(m.snapshot);

@@ -39,10 +39,16 @@
  *    leader    ~~ takeover{from, b}        ~> the target proposer (start phase 1 now)
  *
  *  Bounding memory (when `learners` is configured):
- *    learner   -- progress{delivered}      -> proposers
+ *    learner   -- progress{delivered, stateAt} -> proposers
  *    leader    -- trim{snapshot part}      => acceptors, proposers   (below every learner)
  *    leader    ~~ trimmed{snapshot part}   ~> a catch-up that asked below the trim point
  *  (snapshots travel in parts that fit a datagram; receivers assemble the parts of one snapshot)
+ *
+ *  Application state (with `stateSnapshots`: a learner behind the trim point restores a peer's):
+ *    learner   -- stateRequest{atLeast, source -1} -> learners      (who holds one?)
+ *    learner   ~~ stateChunk{instance, chunk 0 of n} ~> that learner (an offer with its first chunk)
+ *    learner   ~~ stateRequest{source, instance, chunk} ~> the chosen source (the next window)
+ *    learner   ~~ stateChunk{instance, chunk k of n}   ~> the requester
  * ```
  */
 import type { Ballot } from './ballot.js';
@@ -239,6 +245,8 @@ export interface ProgressMessage {
   readonly type: 'progress';
   readonly learner: number;
   readonly delivered: number;
+  /** With `stateSnapshots`: the instance of the newest application state this learner holds (0: none). */
+  readonly stateAt: number;
 }
 
 /** The leader's order to forget every instance below the snapshot's. */
@@ -305,6 +313,30 @@ export interface ConfirmedMessage {
   readonly promised: Ballot;
 }
 
+/**
+ * A learner behind the trim point asks for application state (see `StateTransfer`): with `source`
+ * -1, any learner holding a state at instance `atLeast` or above offers its chunk 0; otherwise
+ * `source` sends its state at `instance` from chunk `chunk` on (a window of them).
+ */
+export interface StateRequestMessage {
+  readonly type: 'stateRequest';
+  readonly requester: number;
+  readonly atLeast: number;
+  readonly source: number;
+  readonly instance: number;
+  readonly chunk: number;
+}
+
+/** Chunk `chunk` of the `chunks` that learner `learner`'s state at `instance` is cut into. */
+export interface StateChunkMessage {
+  readonly type: 'stateChunk';
+  readonly learner: number;
+  readonly instance: number;
+  readonly chunk: number;
+  readonly chunks: number;
+  readonly data: Uint8Array;
+}
+
 /** The leader hands over: the target starts phase 1 at once (see `LeadershipTransfer`). */
 export interface TakeoverMessage {
   readonly type: 'takeover';
@@ -333,7 +365,9 @@ export type Message =
   | BarrierPassedMessage
   | ConfirmMessage
   | ConfirmedMessage
-  | TakeoverMessage;
+  | TakeoverMessage
+  | StateRequestMessage
+  | StateChunkMessage;
 
 export type MessageType = Message['type'];
 
@@ -365,6 +399,8 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   confirm: ['acceptors'],
   confirmed: ['proposers'],
   takeover: ['proposers'],
+  stateRequest: ['learners'],
+  stateChunk: ['learners'],
 };
 
 // Validation at the trust boundary and size estimates live beside this file; they are part of

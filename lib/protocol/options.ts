@@ -48,6 +48,16 @@ export interface ProtocolOptions {
    */
   trimKeepInstances?: number;
   /**
+   * Learners keep application state snapshots (see lib/protocol/state-transfer.ts). With trimming,
+   * the leader then also waits until every gating learner holds a snapshot at or above the trim
+   * point, and a learner that finds the log trimmed below where it stands fetches a peer's newest
+   * snapshot in chunks and restores it, instead of skipping the trimmed values. Every role must
+   * use the same value. Default false.
+   */
+  stateSnapshots?: boolean;
+  /** Bytes of application state per `stateChunk` message. Default 32 KiB, at most 48 KiB (one datagram). */
+  stateChunkBytes?: number;
+  /**
    * The deduplication window, in instances: a client session that no instance has touched for
    * this many instances is retired, and a value of it that arrives later is refused with
    * `SESSION_EXPIRED` (never delivered twice). Every role must use the same value. Default 1,000,000.
@@ -83,7 +93,7 @@ export class ConfigurationError extends Error {
 export const PROTOCOL_OPTION_NAMES = [
   'proposers', 'acceptors', 'phase1Quorum', 'phase2Quorum', 'window', 'batchMaxValues', 'batchMaxBytes', 'heartbeatIntervalMs',
   'leaderTimeoutMs', 'retransmitMs', 'clientRetryMs', 'catchupMs', 'catchupMaxInstances', 'trimAfterLearners', 'trimKeepInstances',
-  'sessionIdleInstances', 'maxSessions', 'sessionRenewMs',
+  'stateSnapshots', 'stateChunkBytes', 'sessionIdleInstances', 'maxSessions', 'sessionRenewMs',
 ] as const satisfies readonly (keyof ProtocolOptions)[];
 // The other direction: a ProtocolOptions key missing from the list fails to compile here.
 type Unlisted = Exclude<keyof ProtocolOptions, (typeof PROTOCOL_OPTION_NAMES)[number]>;
@@ -128,6 +138,11 @@ function positiveInt(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER
   return value as number;
 }
 
+function resolveFlag(name: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new ConfigurationError(`${name} must be a boolean, got ${String(value)}`);
+  return value === true;
+}
+
 export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
   rejectUnknownOptions(options, PROTOCOL_OPTION_NAMES, 'protocol option');
@@ -157,6 +172,8 @@ export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
     catchupMaxInstances: positiveInt('catchupMaxInstances', options.catchupMaxInstances ?? 512),
     trimAfterLearners: options.trimAfterLearners === undefined || options.trimAfterLearners === 0 ? 0 : positiveInt('trimAfterLearners', options.trimAfterLearners),
     trimKeepInstances: positiveInt('trimKeepInstances', options.trimKeepInstances ?? 64),
+    stateSnapshots: resolveFlag('stateSnapshots', options.stateSnapshots),
+    stateChunkBytes: positiveInt('stateChunkBytes', options.stateChunkBytes ?? 32 * 1024, 48 * 1024),
     sessionIdleInstances: positiveInt('sessionIdleInstances', options.sessionIdleInstances ?? 1_000_000),
     maxSessions: positiveInt('maxSessions', options.maxSessions ?? 4096, 1 << 20),
     sessionRenewMs: positiveInt('sessionRenewMs', options.sessionRenewMs ?? 30_000),

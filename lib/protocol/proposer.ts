@@ -153,7 +153,7 @@ export class Proposer implements Role {
       case 'trimmed':
         this.learn(message, now);
         break;
-      case 'progress': this.trimmer.noteLearnerProgress(message.learner, message.delivered); break;
+      case 'progress': this.trimmer.noteLearnerProgress(message.learner, message.delivered, message.stateAt); break;
       default: this.metrics.dropped++;
     }
   }

@@ -30,6 +30,18 @@ export interface DeliveryGap {
   readonly toPosition: number;
 }
 
+/**
+ * Learners with `stateSnapshots`: the learner continues from a peer's application state (the
+ * log below it was trimmed). The application replaces its state with `state`, which holds every
+ * value below `position`; deliveries in the same Ready below `position` come before it, the rest
+ * after it.
+ */
+export interface RestoredState {
+  readonly instance: number;
+  readonly position: number;
+  readonly state: Uint8Array;
+}
+
 /** A client's value whose place in the order is known. */
 export interface Completion {
   readonly seq: number;
@@ -66,6 +78,8 @@ export interface Ready {
   readonly leadership?: Leadership;
   /** Clients: read barriers answered; present only when there are some. */
   readonly barriers?: readonly PassedBarrier[];
+  /** Learners: an application state to restore (see `RestoredState`); present only then. */
+  readonly restored?: RestoredState;
 }
 
 /** The empty list every unused Ready field holds (shared, never mutated). */

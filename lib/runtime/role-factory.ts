@@ -13,6 +13,7 @@ import type { Group } from '../protocol/messages.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import { Proposer } from '../protocol/proposer.js';
 import type { SyncPolicy } from '../storage/types.js';
+import { StateFile, readStateFile } from '../storage/state-file.js';
 import { type DurableAcceptor, openDurableAcceptor } from './durable-acceptor.js';
 import type { Hosted } from './role-host.js';
 
@@ -26,11 +27,15 @@ export interface RoleSpec {
   readonly durable?: { readonly dir: string; readonly sync: SyncPolicy };
   /** In-memory acceptors: the state to restart with (crash-stop with stable storage). */
   readonly restored?: AcceptorState;
+  /** Learners with `stateSnapshots` and a data directory: where the newest application state is kept. */
+  readonly stateFile?: string;
 }
 
 /** A built member: what `RoleHost` hosts, plus its durable acceptor's directory (to close on shutdown). */
 export interface BuiltRole extends Hosted {
   readonly durable?: DurableAcceptor;
+  /** A learner's state file, to write each new state to (`Learner.heldState`). */
+  readonly stateFile?: StateFile;
 }
 
 /**
@@ -48,8 +53,14 @@ export async function buildRole(spec: RoleSpec, options: ResolvedOptions, storag
       const durable = await openDurableAcceptor(id, options, spec.durable.dir, spec.durable.sync);
       return { role: durable.acceptor, storage: durable.storage((err) => storageFailed(err as Error)), durable };
     }
-    case 'learners':
-      return { role: new Learner(id, options) };
+    case 'learners': {
+      const learner = new Learner(id, options);
+      if (!spec.stateFile || !options.stateSnapshots) return { role: learner };
+      // A state that does not load (not one a learner wrote) is ignored: the learner fetches one from a peer.
+      const saved = await readStateFile(spec.stateFile);
+      if (saved) learner.loadState(saved);
+      return { role: learner, stateFile: new StateFile(spec.stateFile, storageFailed) };
+    }
     case 'clients':
       return { role: new Client(id, options, { nonce: () => randomBytes(16).toString('hex') }) };
   }

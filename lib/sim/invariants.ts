@@ -238,6 +238,16 @@ export class InvariantChecker {
     this.learnerProgress.set(learner, toPosition);
   }
 
+  /** A learner restored an application state holding every value below `position`: forward only. */
+  restore(learner: string, position: number): void {
+    const expected = this.learnerProgress.get(learner) ?? 0;
+    if (position < expected) throw new InvariantViolation('no-regression', `${learner} restored a state at position ${position} after delivering ${expected}`);
+    if (position > this.reference.length) {
+      throw new InvariantViolation('state', `${learner} restored a state at position ${position}, beyond the ${this.reference.length} values delivered anywhere`);
+    }
+    this.learnerProgress.set(learner, position);
+  }
+
   /** A client was told its value (client, seq) sits at `position` (-1: decided, position trimmed away). */
   complete(client: number, seq: number, position: number): void {
     const k = key(client, seq);

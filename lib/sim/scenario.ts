@@ -77,6 +77,16 @@ export interface Scenario {
   barriersPerClient?: number;
   /** Leadership transfers the run asks of whichever proposer leads then (to a random other one), from the seed like barriers. */
   transfers?: number;
+  /**
+   * Applications above the learners keep state (protocol option `stateSnapshots`): they snapshot
+   * every `every` instances, each state padded with `padding` bytes so that it spans chunks; a
+   * learner's newest state survives its crashes, but for the share `wipe` of restarts, where it
+   * comes back with an empty disk (a replaced machine) while another learner still holds a state.
+   * `lag`: the application hands a state over only after that many later points were marked (an
+   * application behind its learner, as in the cluster).
+   * Drawn from the seed apart from the rest (only with trimming); absent: none.
+   */
+  learnerState?: { every: number; padding: number; wipe: number; lag?: number };
   /** Largest value drawn, in bytes (always fits `batchMaxBytes`). */
   maxValueBytes: number;
   submitUntilMs: number;
@@ -115,6 +125,30 @@ export function permanentCuts(s: Scenario): [NodeRef, NodeRef][] {
 
 const BARRIER_SEED = 0xba771e5;
 const TRANSFER_SEED = 0x7a4e0fe;
+const STATE_SEED = 0x57a7e5;
+
+/**
+ * Half of the trimming scenarios keep application state; sets the protocol options that go with
+ * it, and (with two learners or more, before healing) crashes a learner or two more, so that
+ * restarts with an empty disk meet a trimmed log and fetch a peer's state.
+ */
+function drawLearnerState(s: Scenario): void {
+  const rng = new Rng(s.seed ^ STATE_SEED);
+  if (!s.protocol.trimAfterLearners || !rng.chance(0.5)) return;
+  s.protocol.stateSnapshots = true;
+  s.protocol.stateChunkBytes = rng.pick([16, 100, 1000, 32 * 1024]);
+  s.learnerState = { every: rng.pick([1, 3, 10, 40]), padding: rng.pick([0, 50, 500, 3000]), wipe: rng.pick([0, 0.5, 1]), lag: rng.pick([0, 1, 3]) };
+  if (s.shape.learners < 2 || s.healAtMs === 0) return;
+  // State chunks are large multi-part answers too: lose some of them more, so fetches re-ask and switch sources.
+  if (s.mix !== 'calm' && rng.chance(0.5)) {
+    const loss = rng.pick([0.2, 0.5]);
+    s.network.partLoss = { types: [...(s.network.partLoss?.types ?? []), 'stateChunk'], loss: Math.max(loss, s.network.partLoss?.loss ?? 0) };
+  }
+  for (let n = rng.between(0, 2); n > 0; n--) {
+    const node = { group: 'learners', id: rng.int(s.shape.learners) } as const;
+    s.faults.push({ kind: 'crash', at: Math.floor(rng.next() * s.healAtMs), node, downMs: rng.between(20, 1000) });
+  }
+}
 
 /** When the run asks for each leadership transfer, and a number in [0, 1) that picks its target. */
 export function transferTimes(s: Scenario): { at: number; pick: number }[] {
@@ -144,7 +178,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
   const faults = drawFaults(rng, mix, shape, protocol, healAtMs);
   if (rng.chance(0.25)) drawSessions(rng, protocol);
   const valuesPerClient = rng.between(5, 40);
-  return {
+  const scenario: Scenario = {
     seed, mix, shape, protocol,
     valuesPerClient,
     // Its own stream: adding barriers changed no other draw of a seed.
@@ -157,6 +191,8 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     clocks, wire,
     acceptorStorage: { sync: 'synced', fsyncMs: rng.pick([0, 1, 5]) },
   };
+  drawLearnerState(scenario); // after every other draw, from its own stream: no other draw changed
+  return scenario;
 }
 
 export function describeFault(f: Fault): string {
@@ -183,6 +219,7 @@ export function describeScenario(s: Scenario): string {
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
       (p.trimAfterLearners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +
+      (s.learnerState ? `, application state every ${s.learnerState.every} instances (+${s.learnerState.padding} B) in ${p.stateChunkBytes} B chunks, ${s.learnerState.wipe * 100}% of restarts with an empty disk` : '') +
       (p.maxSessions ? `, sessions: window ${p.sessionIdleInstances} instances, at most ${p.maxSessions}` : ''),
     `  timing: heartbeat ${p.heartbeatIntervalMs}, leader timeout ${p.leaderTimeoutMs}, retransmit ${p.retransmitMs}, ` +
       `client retry ${p.clientRetryMs}, catch-up ${p.catchupMs} ms; ticks ${ticks.join('/')} ms${drift ? ', drifting clocks' : ''}`,

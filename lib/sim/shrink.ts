@@ -91,6 +91,13 @@ function* candidates(s: Scenario): Generator<Candidate> {
     yield ['ideal clocks', c];
   }
   if (s.transfers) yield ['no leadership transfers', { ...clone(s), transfers: 0 }];
+  if (s.learnerState) {
+    const c = clone(s);
+    delete c.learnerState;
+    c.protocol.stateSnapshots = false;
+    yield ['no application state', c];
+    if (s.learnerState.padding > 0) yield ['unpadded application state', { ...clone(s), learnerState: { ...s.learnerState, padding: 0 } }];
+  }
   if (s.barriersPerClient) {
     yield ['no read barriers', { ...clone(s), barriersPerClient: 0 }];
     yield ['half the read barriers', { ...clone(s), barriersPerClient: Math.floor(s.barriersPerClient / 2) }];

@@ -27,6 +27,7 @@ import { LinkMatrix, SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { type Scenario, barrierTimes, nodeName, transferTimes } from './scenario.js';
 import { SimClient } from './sim-client.js';
+import { SimApps } from './sim-app.js';
 import { SimContext, type SimEvent } from './sim-context.js';
 import { SimNodes, type Slot, isStalled, localNow } from './slots.js';
 import { EventHistory } from './trace.js';
@@ -66,6 +67,8 @@ export class Simulation {
   private readonly network: SimNetwork;
   private readonly disks: AcceptorDisks;
   private readonly faults: FaultInjector;
+  /** Applications above the learners, when the scenario keeps application state. */
+  private readonly apps: SimApps | undefined;
   private incarnations = 0;
   private submitted = 0;
   private events = 0;
@@ -80,6 +83,7 @@ export class Simulation {
     const links = new LinkMatrix(this.nodes.all.length);
     this.network = new SimNetwork(this.ctx, this.nodes, links, simOptions.codec ?? REAL_CODEC);
     this.disks = new AcceptorDisks(this.ctx);
+    this.apps = scenario.learnerState && options.stateSnapshots ? new SimApps(this.checker, scenario) : undefined;
     this.faults = new FaultInjector(this.ctx, this.nodes, links, { boot: (slot) => this.boot(slot), step: (e) => this.step(e) });
     for (const slot of this.nodes.all) this.boot(slot);
   }
@@ -146,6 +150,7 @@ export class Simulation {
     slot.boots++;
     slot.proposer = undefined;
     slot.client = undefined;
+    slot.learner = undefined;
     slot.stalledUntil = 0;
     slot.backlog = [];
     slot.audited = 0;
@@ -165,7 +170,15 @@ export class Simulation {
       case 'acceptors':
         slot.host = host(new Acceptor(slot.id, options, slot.disk ?? EMPTY_ACCEPTOR_STATE, { logWrites: true }), this.disks.storageOf(slot));
         break;
-      case 'learners': slot.host = host(new Learner(slot.id, options)); break;
+      case 'learners': {
+        const learner = new Learner(slot.id, options);
+        slot.host = host(learner);
+        if (this.apps) {
+          slot.learner = learner;
+          this.apps.boot(slot, learner, this.nodes.group('learners'));
+        }
+        break;
+      }
       case 'clients': {
         const name = slot.name;
         slot.client = new SimClient(slot.id, options, rng.fork(), ({ client, seq }, value) => {
@@ -233,6 +246,7 @@ export class Simulation {
   /** What a slot's step produced, after its messages were routed or held behind its writes. */
   private onReady(slot: Slot, ready: Ready): void {
     const learner = `${slot.name}#${slot.incarnation}`;
+    if (slot.learner && this.apps) return this.apps.onReady(learner, slot, slot.learner, ready);
     for (const gap of ready.gaps) {
       // Trimming waits for every learner, so only one restarted with empty memory can find its
       // start trimmed away.

@@ -10,8 +10,10 @@ import type { RoleHost } from '../runtime/role-host.js';
 import type { NodeClock, Scenario } from './scenario.js';
 import type { SimEvent } from './sim-context.js';
 import type { SimClient } from './sim-client.js';
+import type { AppSlot } from './sim-app.js';
+import type { Learner } from '../protocol/learner.js';
 
-export interface Slot {
+export interface Slot extends AppSlot {
   readonly group: Group;
   readonly id: number;
   readonly name: string;
@@ -23,6 +25,8 @@ export interface Slot {
   /** Typed views of the hosted role, for checks only. */
   proposer: Proposer | undefined;
   client: SimClient | undefined;
+  /** Learners that keep application state (`Scenario.learnerState`). */
+  learner?: Learner | undefined;
   incarnation: number;
   /** How many times this slot has started. */
   boots: number;
@@ -85,6 +89,7 @@ export function crashSlot(slot: Slot): void {
   slot.host = undefined;
   slot.proposer = undefined;
   slot.client = undefined;
+  slot.learner = undefined;
   slot.backlog = [];
   slot.stalledUntil = 0;
 }

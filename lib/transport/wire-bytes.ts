@@ -75,6 +75,14 @@ export class Writer {
     this.buf.write(v, this.pos, len, 'utf8');
     this.pos += len;
   }
+
+  /** `len:varint` then the bytes. */
+  bytes(v: Uint8Array): void {
+    this.varint(v.byteLength);
+    this.ensure(v.byteLength);
+    this.buf.set(v, this.pos);
+    this.pos += v.byteLength;
+  }
 }
 
 export class Reader {
@@ -134,6 +142,15 @@ export class Reader {
     const len = this.varint();
     if (len > this.left) throw MALFORMED;
     const v = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return v;
+  }
+
+  /** The counterpart of `Writer.bytes`: a copy, since it outlives the datagram's buffer. */
+  bytes(): Uint8Array {
+    const len = this.varint();
+    if (len > this.left) throw MALFORMED;
+    const v = new Uint8Array(this.buf.buffer.slice(this.buf.byteOffset + this.pos, this.buf.byteOffset + this.pos + len));
     this.pos += len;
     return v;
   }

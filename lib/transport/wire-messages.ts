@@ -2,7 +2,7 @@
  * The wire encoding of each protocol message kind: its type code, and its encoder and decoder
  * side by side (see codec.ts for the frame around them, wire-fields.ts for the shared fields).
  * The layout comment above each kind lists its fields in wire order after the `type:u8` code;
- * a bare name is a varint. Codes and field order are frame version 3: changing either needs a
+ * a bare name is a varint. Codes and field order are frame version 4: changing either needs a
  * new `FRAME_VERSION`.
  *
  * Decoders read fields as they build the message: an object literal evaluates its properties in
@@ -154,14 +154,15 @@ const KINDS: { readonly [T in Message['type']]: Kind<MessageOf<T>> } = {
     encode: (w, m) => writeCommitted(w, m.entries),
     decode: (r) => ({ type: 'committed', entries: readCommitted(r) }),
   },
-  /** learner delivered */
+  /** learner delivered stateAt */
   progress: {
     code: 11,
     encode(w, m) {
       w.varint(m.learner);
       w.varint(m.delivered);
+      w.varint(m.stateAt);
     },
-    decode: (r) => ({ type: 'progress', learner: r.varint(), delivered: r.varint() }),
+    decode: (r) => ({ type: 'progress', learner: r.varint(), delivered: r.varint(), stateAt: r.varint() }),
   },
   /** snapshotPart */
   trim: { code: 12, encode: writeSnapshotMessage, decode: (r) => ({ type: 'trim', snapshot: readSnapshotPart(r) }) },
@@ -230,6 +231,30 @@ const KINDS: { readonly [T in Message['type']]: Kind<MessageOf<T>> } = {
       writeBallot(w, m.ballot);
     },
     decode: (r) => ({ type: 'takeover', from: r.varint(), ballot: readBallot(r) }),
+  },
+  /** requester atLeast source+1 instance chunk (source -1, "anyone", travels as 0) */
+  stateRequest: {
+    code: 21,
+    encode(w, m) {
+      w.varint(m.requester);
+      w.varint(m.atLeast);
+      w.varint(m.source + 1);
+      w.varint(m.instance);
+      w.varint(m.chunk);
+    },
+    decode: (r) => ({ type: 'stateRequest', requester: r.varint(), atLeast: r.varint(), source: r.varint() - 1, instance: r.varint(), chunk: r.varint() }),
+  },
+  /** learner instance chunk chunks data:bytes */
+  stateChunk: {
+    code: 22,
+    encode(w, m) {
+      w.varint(m.learner);
+      w.varint(m.instance);
+      w.varint(m.chunk);
+      w.varint(m.chunks);
+      w.bytes(m.data);
+    },
+    decode: (r) => ({ type: 'stateChunk', learner: r.varint(), instance: r.varint(), chunk: r.varint(), chunks: r.varint(), data: r.bytes() }),
   },
 };
 

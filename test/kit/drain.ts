@@ -5,7 +5,7 @@
  */
 import type { AcceptorRecord } from '../../lib/protocol/acceptor-state.js';
 import type { Outgoing } from '../../lib/protocol/messages.js';
-import type { Completion, Delivery, DeliveryGap, Leadership, PassedBarrier, Role } from '../../lib/protocol/role.js';
+import type { Completion, Delivery, DeliveryGap, Leadership, PassedBarrier, RestoredState, Role } from '../../lib/protocol/role.js';
 
 interface Held {
   messages: Outgoing[];
@@ -15,13 +15,14 @@ interface Held {
   completions: Completion[];
   leadership: Leadership[];
   barriers: PassedBarrier[];
+  restored: RestoredState[];
 }
 
 const held = new WeakMap<Role, Held>();
 
 function absorb(role: Role): Held {
   let h = held.get(role);
-  if (!h) held.set(role, (h = { messages: [], writes: [], deliveries: [], gaps: [], completions: [], leadership: [], barriers: [] }));
+  if (!h) held.set(role, (h = { messages: [], writes: [], deliveries: [], gaps: [], completions: [], leadership: [], barriers: [], restored: [] }));
   const r = role.takeReady();
   h.messages.push(...r.messages);
   h.writes.push(...r.writes);
@@ -30,6 +31,7 @@ function absorb(role: Role): Held {
   h.completions.push(...r.completions);
   if (r.leadership) h.leadership.push(r.leadership);
   if (r.barriers) h.barriers.push(...r.barriers);
+  if (r.restored) h.restored.push(r.restored);
   return h;
 }
 
@@ -47,3 +49,4 @@ export const gaps = (role: Role): DeliveryGap[] => take(role, 'gaps');
 export const completions = (role: Role): Completion[] => take(role, 'completions');
 export const leadershipChanges = (role: Role): Leadership[] => take(role, 'leadership');
 export const passedBarriers = (role: Role): PassedBarrier[] => take(role, 'barriers');
+export const restoredStates = (role: Role): RestoredState[] => take(role, 'restored');

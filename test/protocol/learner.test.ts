@@ -119,7 +119,7 @@ describe('Learner', () => {
   it('reports its progress to the proposers when trimming is on', () => {
     const l = new Learner(2, options({ trimAfterLearners: 3 }));
     l.tick(0);
-    expect(ofType(outgoing(l), 'progress')).to.deep.equal([{ type: 'progress', learner: 2, delivered: 0 }]);
+    expect(ofType(outgoing(l), 'progress')).to.deep.equal([{ type: 'progress', learner: 2, delivered: 0, stateAt: 0 }]);
     expect(ofType(outgoing(new Learner(2, options())), 'progress')).to.have.length(0);
   });
 

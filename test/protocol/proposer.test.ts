@@ -200,10 +200,10 @@ describe('Proposer', () => {
     const accepts = ofType(outgoing(p).filter((o) => o.to.group === 'acceptors'), 'accept');
     for (const a of accepts) decide(p, a.instance, a.ballot, 2);
     hearAcceptors(p, 3);
-    p.handle({ type: 'progress', learner: 0, delivered: 8 }, 3);
+    p.handle({ type: 'progress', learner: 0, delivered: 8, stateAt: 0 }, 3);
     p.tick(4);
     expect(ofType(outgoing(p), 'trim')).to.have.length(0); // learner 1 has delivered nothing
-    p.handle({ type: 'progress', learner: 1, delivered: 7 }, 5);
+    p.handle({ type: 'progress', learner: 1, delivered: 7, stateAt: 0 }, 5);
     p.tick(6);
     const trims = ofType(outgoing(p), 'trim');
     expect(trims).to.have.length(2); // to acceptors and proposers

@@ -173,7 +173,9 @@ describe('datagram codec', () => {
       { type: 'decided', entries: [{ instance: big, batch: oneValue }] },
       { type: 'decided', entries: Array.from({ length: 2000 }, (_, i) => ({ instance: big - i, batch: many.slice(0, 10) })) },
       { type: 'committed', entries: Array.from({ length: MAX_COMMIT_ENTRIES }, (_, i) => ({ client: big - i, seq: big - i, position: i % 2 ? -2 : big - 2 - i })) },
-      { type: 'progress', learner: 2 ** 20, delivered: big },
+      { type: 'progress', learner: 2 ** 20, delivered: big, stateAt: big },
+      { type: 'stateRequest', requester: 2 ** 20, atLeast: big, source: 2 ** 20, instance: big, chunk: big },
+      { type: 'stateChunk', learner: 2 ** 20, instance: big, chunk: big - 1, chunks: big, data: new Uint8Array(48 * 1024) },
       { type: 'registered', nonce: 'n'.repeat(64), client: big },
       { type: 'barrier', tokens: Array.from({ length: MAX_BARRIER_TOKENS }, () => 't'.repeat(64)) },
       { type: 'barrierPassed', tokens: Array.from({ length: MAX_BARRIER_TOKENS }, () => 't'.repeat(64)), position: big },
@@ -191,7 +193,8 @@ describe('datagram codec', () => {
       if (frames.length > 1) expect(splitMessage(m), `${m.type} needed ${frames.length} datagrams`).to.not.equal(undefined);
     }
     const allTypes = ['submit', 'heartbeat', 'prepare', 'promise', 'nack', 'accept', 'accepted', 'catchup', 'decided', 'committed',
-      'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed', 'takeover'];
+      'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed', 'takeover',
+      'stateRequest', 'stateChunk'];
     expect([...seen].sort()).to.deep.equal(allTypes.sort());
   });
 

@@ -53,7 +53,8 @@ function fuzzRole(group: Group, seed: number, secret?: string): FuzzResult {
   const messages = sampleMessages();
   const from = { group: 'proposers' as const, id: 1 };
   const valid: Buffer[] = [];
-  for (const to of [{ group }, { group, member: 1 }, { group, member: 0 }, { group: 'acceptors' as const }]) {
+  const otherGroup: Group = group === 'acceptors' ? 'learners' : 'acceptors';
+  for (const to of [{ group }, { group, member: 1 }, { group, member: 0 }, { group: otherGroup }]) {
     valid.push(...encodeFrames(to, from, messages, { key }).frames);
     for (const m of messages) valid.push(...encodeFrames(to, from, [m], { key }).frames);
   }

@@ -73,7 +73,7 @@ export function describeMessage(m: Message): string {
     case 'decided': return `decided (${m.entries.map(entry).join(', ')})`;
     case 'committed': return `committed ${m.entries.map((e) => `${e.client}.${e.seq}@${describePosition(e.position)}`).join(' ')}`;
     case 'registered': return `registered ${m.nonce} key=${m.client}`;
-    case 'progress': return `progress delivered=${m.delivered}`;
+    case 'progress': return `progress delivered=${m.delivered}${m.stateAt ? ` stateAt=${m.stateAt}` : ''}`;
     case 'trim': return `trim ${describeSnapshot(m.snapshot)}`;
     case 'trimmed': return `trimmed ${describeSnapshot(m.snapshot)}`;
     case 'barrier': return `barrier ${m.tokens.join(' ')}`;
@@ -81,6 +81,8 @@ export function describeMessage(m: Message): string {
     case 'confirm': return `confirm ${b(m.ballot)} round=${m.round}`;
     case 'confirmed': return `confirmed round=${m.round} promised=${b(m.promised)}`;
     case 'takeover': return `takeover from=${m.from} ${b(m.ballot)}`;
+    case 'stateRequest': return `stateRequest atLeast=${m.atLeast} source=${m.source} i=${m.instance} chunk=${m.chunk}`;
+    case 'stateChunk': return `stateChunk from=${m.learner} i=${m.instance} chunk=${m.chunk}/${m.chunks} bytes=${m.data.byteLength}`;
   }
 }
 
