@@ -203,11 +203,11 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   /**
    * Hand leadership over to proposer `to` before a planned stop of the leader's machine: the
-   * leader (hosted here) stops admitting values, drains what it proposed, waits until `to` has
-   * delivered as far, and tells it to take over at once; the order has no gap, and clients simply
-   * resend to the new leader. Resolves once `to` leads. Rejects with `TransferFailedError` when no
-   * proposer hosted here leads, or `to` has not taken over within `timeoutMs` (default: twice the
-   * leader timeout plus one; the old leader then goes on leading).
+   * leader stops admitting values, drains, waits until `to` has delivered as far, and tells it to
+   * take over at once (no gap; clients resend). A leader in another process is asked by a proposer
+   * hosted here. Resolves once `to` leads. Rejects with `TransferFailedError` when nobody leads, the
+   * leader runs elsewhere and no proposer runs here, or `to` has not taken over within `timeoutMs`
+   * (default: twice the leader timeout plus one; the old leader then goes on leading).
    */
   async transferLeadership(to: number, options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) throw new ClusterStoppedError('transferLeadership()');

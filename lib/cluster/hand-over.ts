@@ -1,7 +1,9 @@
 /**
  * Planned leader changes from the main thread: `transferLeadership(to)` asks the leader's worker
- * to hand over (see lib/protocol/leadership-transfer.ts) and waits until `to` leads; a per-host
- * `stop()` of the leader's process first hands over to the highest proposer elsewhere.
+ * to hand over (see lib/protocol/leadership-transfer.ts), or, when the leader runs in another
+ * process, has a proposer hosted here ask it (`transferRequest`, resent until `to` leads), and
+ * waits until `to` leads; a per-host `stop()` of the leader's process first hands over to the
+ * highest proposer elsewhere.
  */
 import type { Remote } from 'comlink';
 import type { ResolvedOptions } from '../protocol/options.js';
@@ -26,16 +28,33 @@ export async function handOver(ctx: HandOverContext, to: number, options: { read
   if (!Number.isInteger(to) || to < 0 || to >= proposers) throw new UnknownMemberError('proposers', to, proposers);
   const from = ctx.leader();
   if (from === to) return;
-  const control = from === undefined || !ctx.hosted.includes(from) ? undefined : ctx.control(from);
-  if (from === undefined || !control) throw new TransferFailedError(to, 'no proposer hosted in this process leads');
+  if (from === undefined) throw new TransferFailedError(to, 'no proposer leads');
   const leads = waitForLeader(ctx.waits, { what: 'transferLeadership()', accept: (l) => l === to, signal: options.signal,
     timeoutMs: options.timeoutMs ?? 2 * leaderTimeoutMs + 1000,
     onTimeout: () => new TransferFailedError(to, `proposers/${to} did not take over in time; proposers/${from} leads on`) });
-  if (!(await control.transferLeadership(from, to))) {
-    leads.catch(() => undefined);
-    throw new TransferFailedError(to, `proposers/${from} no longer leads`);
+  if (ctx.hosted.includes(from)) {
+    const control = ctx.control(from);
+    if (!control || !(await control.transferLeadership(from, to))) {
+      leads.catch(() => undefined);
+      throw new TransferFailedError(to, `proposers/${from} no longer leads`);
+    }
+    await leads;
+    return;
   }
-  await leads;
+  // The leader runs elsewhere: a hosted proposer asks it, again every retransmit interval (requests get lost).
+  const asker = ctx.hosted.find((id) => ctx.control(id) !== undefined);
+  if (asker === undefined) {
+    leads.catch(() => undefined);
+    throw new TransferFailedError(to, `proposers/${from} leads in another process, and no proposer runs in this one to ask it`);
+  }
+  const ask = (): void => void ctx.control(asker)?.requestTransfer(asker, to).catch(() => undefined);
+  ask();
+  const resend = setInterval(ask, ctx.protocol.retransmitMs);
+  try {
+    await leads;
+  } finally {
+    clearInterval(resend);
+  }
 }
 
 /** A per-host stop of the leader's host hands over to the highest proposer elsewhere first (best effort, one leader timeout at most). */

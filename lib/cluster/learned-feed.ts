@@ -29,24 +29,34 @@ export class LearnedFeed {
   /**
    * @param trimming whether the log is trimmed (then values are let go, and an iterator from
    *   before the held range is told so instead of seeing a silent gap)
-   * @param position the learner's next position (where an empty feed starts)
+   * @param position the learner's next position when the feed is made (where an empty feed starts)
    * @param stateAt where the learner's newest application state ends (`stateSnapshots`): values
    *   from there on are kept, so that a replica that restores that state can continue
    */
   constructor(
-    private readonly trimming: boolean, private readonly replayKeep: number, private readonly position: () => number,
+    private readonly trimming: boolean, private readonly replayKeep: number, position: number,
     private readonly stateAt: () => number = () => Infinity,
-  ) {}
+  ) {
+    this.end = position;
+  }
+
+  /**
+   * The position after the last delivery (or restore) handed to the feed. Not the learner's own
+   * position: the learner runs ahead of the Readies its host has flushed to us.
+   */
+  private end: number;
 
   add(deliveries: readonly Delivery[]): void {
     if (deliveries.length === 0) return;
     for (const d of deliveries) this.learned.push(d);
+    this.end = deliveries.at(-1)!.position + 1;
     for (const sub of this.subscriptions) this.pump(sub);
     if (this.trimming) this.releaseReplayed();
   }
 
   skip(gap: DeliveryGap): void {
     this.skipped += gap.toPosition - gap.fromPosition;
+    this.end = Math.max(this.end, gap.toPosition);
   }
 
   /**
@@ -60,6 +70,7 @@ export class LearnedFeed {
     const held = before.at(-1)?.position ?? this.learned.at(-1)?.position;
     this.skipped += position - (held === undefined ? 0 : held + 1);
     this.jumps.push({ index: this.dropped + this.learned.length, position });
+    this.end = Math.max(this.end, position);
     const after = deliveries.filter((d) => d.position >= position);
     if (after.length) this.add(after);
     else for (const sub of this.subscriptions) this.pump(sub);
@@ -105,7 +116,7 @@ export class LearnedFeed {
   }
 
   private firstHeldPosition(): number {
-    return this.learned[0]?.position ?? this.position();
+    return this.learned[0]?.position ?? this.end;
   }
 
   private pump(sub: Subscription): void {
@@ -132,10 +143,10 @@ export class LearnedFeed {
         numbers[o + 3] = d.seq;
         values[k] = d.value;
       }
+      sub.expects = numbers[(n - 1) * STREAM_FIELDS]! + 1; // (before the transfer detaches `numbers`)
       sub.port.postMessage({ numbers, values } satisfies StreamReply, [numbers.buffer]);
       sub.next += n;
       sub.credit -= n;
-      sub.expects = numbers[(n - 1) * STREAM_FIELDS]! + 1;
     }
   }
 

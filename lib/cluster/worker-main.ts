@@ -63,7 +63,7 @@ async function build(spec: HostedRole): Promise<Hosted> {
   if (spec.group === 'clients') client = built.role as Client;
   if (spec.group === 'learners') {
     const learner = built.role as Learner;
-    feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, () => learner.position,
+    feed = new LearnedFeed(options.trimAfterLearners > 0, init.replayKeepValues, learner.position,
       () => (options.stateSnapshots ? learner.heldStatePosition ?? 0 : Infinity));
   }
   return built;
@@ -183,6 +183,10 @@ const control: WorkerControl = {
     const blob = (hostedRole('learners', id) as Learner).heldState;
     const state = blob && decodeState(blob);
     return state ? { instance: state.delivery.instance, position: state.delivery.position, state: state.app } : undefined;
+  },
+  requestTransfer(id: number, to: number): boolean {
+    const proposer = hostedRole('proposers', id) as Proposer;
+    return host.act(proposer, (p, now) => p.requestTransfer(to, now));
   },
   subscribe(port: MessagePort, from: number): void {
     if (!feed) throw new Error(`${name} hosts no learner`);

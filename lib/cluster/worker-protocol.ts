@@ -68,6 +68,8 @@ export interface WorkerControl {
   setFaults(settings: FaultSettings): boolean;
   /** Proposers: hand leadership over to proposer `to`; false unless proposer `id` leads (see `Proposer.transferLeadership`). */
   transferLeadership(id: number, to: number): boolean;
+  /** Proposers: ask whoever leads to hand over to `to` (`Proposer.requestTransfer`): a request, resent by the caller. */
+  requestTransfer(id: number, to: number): boolean;
   /** Learners (`stateSnapshots`): mark where delivery stands, for an application state taken there (`Learner.markState`). */
   markState(id: number): { instance: number; position: number } | undefined;
   /** Learners: the application's state at the point marked at `instance`; false if stale. Persisted with a data directory. */

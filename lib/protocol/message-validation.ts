@@ -117,6 +117,8 @@ export function isMessage(x: unknown): x is Message {
       return isBallot(m.ballot) && isIndex(m.round);
     case 'takeover':
       return isIndex(m.from) && isBallot(m.ballot);
+    case 'transferRequest':
+      return isIndex(m.from) && isIndex(m.to);
     case 'confirmed':
       return isBallot(m.ballot) && isIndex(m.acceptor) && isIndex(m.round) && isBallot(m.promised);
     default:

@@ -36,6 +36,7 @@
  *                                                   the leader delivered what it had proposed)
  *
  *  Handing over (leadership transfer, once drained and the target caught up):
+ *    proposer  -- transferRequest{from, to} -> proposers  (asked elsewhere: the leader acts on it)
  *    leader    ~~ takeover{from, b}        ~> the target proposer (start phase 1 now)
  *
  *  Bounding memory (when `learners` is configured):
@@ -313,6 +314,13 @@ export interface ConfirmedMessage {
   readonly promised: Ballot;
 }
 
+/** A proposer that does not lead asks the leader to hand over to `to` (see `Proposer.requestTransfer`). */
+export interface TransferRequestMessage {
+  readonly type: 'transferRequest';
+  readonly from: number;
+  readonly to: number;
+}
+
 /**
  * A learner behind the trim point asks for application state (see `StateTransfer`): with `source`
  * -1, any learner holding a state at instance `atLeast` or above offers its chunk 0; otherwise
@@ -366,6 +374,7 @@ export type Message =
   | ConfirmMessage
   | ConfirmedMessage
   | TakeoverMessage
+  | TransferRequestMessage
   | StateRequestMessage
   | StateChunkMessage;
 
@@ -399,6 +408,7 @@ export const RECEIVERS: Readonly<Record<MessageType, readonly Group[]>> = {
   confirm: ['acceptors'],
   confirmed: ['proposers'],
   takeover: ['proposers'],
+  transferRequest: ['proposers'],
   stateRequest: ['learners'],
   stateChunk: ['learners'],
 };

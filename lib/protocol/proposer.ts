@@ -31,7 +31,7 @@ import { Learner } from './learner.js';
 import { LogTrimmer } from './log-trimmer.js';
 import { PrepareRound } from './prepare-round.js';
 import { ReadBarriers } from './read-barriers.js';
-import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox } from './role.js';
+import { type Leadership, type Ready, type Role, type RoleStatus, EMPTY_READY, NONE, Outbox, TO_PROPOSERS } from './role.js';
 import type { ResolvedOptions } from './options.js';
 
 export { UNKNOWN_POSITION } from './client-desk.js';
@@ -106,9 +106,26 @@ export class Proposer implements Role {
     return true;
   }
 
+  /**
+   * Ask whoever leads to hand over to `to`: at once if we lead, otherwise with a `transferRequest`
+   * that the leader acts on (a process that does not run the leader asks through its proposer).
+   * `to` may be this proposer (asking for leadership itself). False only for a `to` that is no
+   * proposer. Lost requests are the caller's to resend.
+   */
+  requestTransfer(to: number, now: number): boolean {
+    if (!Number.isInteger(to) || to < 0 || to >= this.options.proposers) return false;
+    if (this.isLeader) return to === this.id || this.transfer.to === to || this.transferLeadership(to, now);
+    this.outbox.send(TO_PROPOSERS, { type: 'transferRequest', from: this.id, to });
+    return true;
+  }
+
   handle(message: Message, now: number): void {
     switch (message.type) {
       case 'submit': this.onSubmit(message, now); break;
+      case 'transferRequest':
+        // Whoever leads when it arrives hands over (unless already handing over): resends are harmless.
+        if (this.isLeader && this.transfer.to === undefined) this.transferLeadership(message.to, now);
+        break;
       case 'heartbeat':
         this.election.onHeartbeat(message, now);
         this.trimmer.noteProposerProgress(message.from, message.decided);

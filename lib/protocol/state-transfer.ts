@@ -12,9 +12,11 @@
  * Fetching one (Raft's InstallSnapshot, between learners): a learner told the log is trimmed
  * below `atLeast` asks every learner; each holding a state at or above it offers its chunk 0;
  * the first offer wins, and the rest is asked from that source a window at a time. A request
- * unanswered for `catchupMs` is asked again from the first missing chunk, and a source that stays
- * silent for `SOURCE_PATIENCE` requests is dropped for a new broadcast (where its own offer is
- * passed over for a round, so that another holder gets the turn). The whole is decoded
+ * unanswered for `catchupMs` is asked again from the first missing chunk, and a source that sent
+ * nothing for a leader timeout (at least `SOURCE_PATIENCE` requests) is presumed gone and
+ * dropped for a new broadcast (where its own offer is passed over for a round, so that another
+ * holder gets the turn). Chunks already held are kept while the same source's same state comes
+ * back: a slow network restarts nothing. The whole is decoded
  * (state-blob.ts) and returned to the learner, which restores it.
  */
 import type { DeliverySnapshot, StateChunkMessage, StateRequestMessage } from './messages.js';
@@ -24,7 +26,7 @@ import { type LearnerState, decodeState, encodeState } from './state-blob.js';
 
 /** Chunks a source sends per request. */
 const STATE_WINDOW = 8;
-/** Unanswered requests before a fetch gives up on its source. */
+/** Request intervals (`catchupMs`) without a chunk before a fetch gives up on its source, at least (see `poll`). */
 const SOURCE_PATIENCE = 4;
 /** Marked points kept for the application to snapshot (it lags behind delivery). */
 const POINTS_KEPT = 4;
@@ -48,9 +50,12 @@ interface Fetch {
   /** One past the last chunk asked for. */
   askedTo: number;
   lastAskAt: number;
-  unanswered: number;
+  /** When the chosen source last sent a chunk (or was chosen). */
+  lastChunkAt: number;
   /** A source that went silent: its offers are passed over for one round, so another one gets a turn. */
   shunned: number;
+  /** The source `have` holds chunks of (kept across a drop, in case the same state is chosen again). */
+  lastSource: number;
 }
 
 export class StateTransfer {
@@ -107,7 +112,7 @@ export class StateTransfer {
   /** The log is trimmed below `atLeast` here: fetch a state at or above it (unless one is on its way). */
   want(atLeast: number, now: number): void {
     if (this.fetch && this.fetch.atLeast >= atLeast) return;
-    this.fetch = { atLeast, source: -1, instance: 0, have: [], received: 0, askedTo: 0, lastAskAt: now, unanswered: 0, shunned: -1 };
+    this.fetch = { atLeast, source: -1, instance: 0, have: [], received: 0, askedTo: 0, lastAskAt: now, lastChunkAt: now, shunned: -1, lastSource: -1 };
     this.ask(now);
   }
 
@@ -134,11 +139,16 @@ export class StateTransfer {
     const f = this.fetch;
     if (!f || m.instance < f.atLeast || m.chunks < 1) return undefined;
     const offerFromSource = m.chunk === 0 && (f.source === -1 ? m.learner !== f.shunned : f.source === m.learner && m.instance !== f.instance);
-    if (offerFromSource) Object.assign(f, { source: m.learner, instance: m.instance, have: new Array<Uint8Array | undefined>(m.chunks), received: 0, askedTo: 1 });
+    if (offerFromSource) {
+      // The same state of the same source again (it was dropped as silent): keep what arrived of it.
+      const same = f.lastSource === m.learner && f.instance === m.instance && f.have.length === m.chunks;
+      Object.assign(f, { source: m.learner, lastSource: m.learner, instance: m.instance, lastChunkAt: now },
+        same ? {} : { have: new Array<Uint8Array | undefined>(m.chunks), received: 0, askedTo: 1 });
+    }
     if (m.learner !== f.source || m.instance !== f.instance || m.chunks !== f.have.length || f.have[m.chunk]) return undefined;
     f.have[m.chunk] = m.data;
     f.received++;
-    f.unanswered = 0;
+    f.lastChunkAt = now;
     if (f.received === f.have.length) return this.complete(f, now);
     if (this.firstMissing(f) >= f.askedTo) this.ask(now);
     return undefined;
@@ -148,8 +158,9 @@ export class StateTransfer {
   poll(now: number): void {
     const f = this.fetch;
     if (!f || now - f.lastAskAt < this.options.catchupMs) return;
+    const patience = Math.max(this.options.leaderTimeoutMs, SOURCE_PATIENCE * this.options.catchupMs);
     if (f.source === -1) f.shunned = -1; // a round without an offer taken: anyone will do
-    else if (++f.unanswered >= SOURCE_PATIENCE) Object.assign(f, { shunned: f.source, source: -1, have: [], received: 0, unanswered: 0 });
+    else if (now - f.lastChunkAt >= patience) Object.assign(f, { shunned: f.source, source: -1 });
     this.ask(now);
   }
 

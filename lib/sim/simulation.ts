@@ -272,6 +272,14 @@ export class Simulation {
     if (!leader) return;
     const others = proposers.filter((s) => s !== leader);
     const to = others[Math.floor(pick * others.length)]!;
+    // Half of the transfers are asked by another live proposer (a process without the leader): a
+    // `transferRequest` that can be lost, duplicated or arrive after leadership moved on.
+    const asker = Math.floor(pick * 1024) % 2 === 1 ? others.find((s) => s.proposer && s.host && !isStalled(s, this.ctx.now)) : undefined;
+    if (asker) {
+      this.ctx.remember({ time: this.ctx.now, kind: 'note', detail: `${asker.name} asks ${leader.name} to hand over to ${to.name}` });
+      asker.host!.act(asker.proposer!, (p, at) => p.requestTransfer(to.id, at));
+      return;
+    }
     this.ctx.remember({ time: this.ctx.now, kind: 'note', detail: `${leader.name} is asked to hand over to ${to.name}` });
     leader.host!.act(leader.proposer!, (p, at) => p.transferLeadership(to.id, at));
   }

@@ -232,6 +232,15 @@ const KINDS: { readonly [T in Message['type']]: Kind<MessageOf<T>> } = {
     },
     decode: (r) => ({ type: 'takeover', from: r.varint(), ballot: readBallot(r) }),
   },
+  /** from to */
+  transferRequest: {
+    code: 23,
+    encode(w, m) {
+      w.varint(m.from);
+      w.varint(m.to);
+    },
+    decode: (r) => ({ type: 'transferRequest', from: r.varint(), to: r.varint() }),
+  },
   /** requester atLeast source+1 instance chunk (source -1, "anyone", travels as 0) */
   stateRequest: {
     code: 21,

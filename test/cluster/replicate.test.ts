@@ -78,6 +78,30 @@ describe('Cluster application state (replicate, stateSnapshots)', function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it('fetches a state of many chunks under 10% loss on the bus', async () => {
+    const cluster = await startCluster<string>({ ...SHAPE, stateChunkBytes: 1024, faults: { loss: 0.1 } });
+    const machines = [new ListMachine(), new ListMachine()];
+    const replicas = machines.map((m, learner) => cluster.replicate(m, { learner, snapshotEvery: 200 }));
+    const all = values('a', 2000);
+    await cluster.submitMany(all);
+    await Promise.all(replicas.map((r) => reached(r, 2000)));
+    await waitFor(async () => (await trims(cluster)) > 0, 20_000, 'a trim');
+    replicas[1]!.stop();
+    await cluster.kill('learners', 1);
+    await cluster.restart('learners', 1);
+    const fresh = new ListMachine();
+    const replica = cluster.replicate(fresh, { learner: 1 });
+    await cluster.submit('after');
+    await reached(replica, 2001);
+    await reached(replicas[0]!, 2001);
+    // (Under loss, a client's values need not be ordered as it submitted them: compare replicas.)
+    expect(fresh.values).to.deep.equal(machines[0]!.values);
+    expect([...fresh.values].sort()).to.deep.equal([...all, 'after'].sort());
+    const sent = (await metricsOf(cluster, 'learners', 0)).stateChunksSent ?? 0;
+    expect(sent, 'a state of ~20 KiB in 1 KiB chunks').to.be.greaterThan(15);
+    expect(replica.counters.restores).to.equal(1);
+  });
+
   it('with a data directory, a restarted learner loads its own state from disk', async () => {
     const dir = tempDir('paxos-replicate-');
     try {

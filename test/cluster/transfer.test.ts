@@ -40,6 +40,24 @@ describe('Cluster leadership transfer', function () {
     expect(await cluster.submit('after a failed transfer')).to.be.a('number');
   });
 
+  it('a host that does not run the leader hands leadership over through its own proposer', async () => {
+    const id = randomUUID();
+    const shape = { proposers: 3, acceptors: 3, learners: 3, clients: 4, id, leaderTimeoutMs: 1000, heartbeatIntervalMs: 20 } as const;
+    const hosts: Cluster<string>[] = await Promise.all([0, 1, 2].map((i) =>
+      startCluster<string>({ ...shape, host: { proposers: [i], acceptors: [i], learners: [i], clients: [i] } })));
+    const leader = await hosts[0]!.ready({ timeoutMs: 20_000 });
+    const [asker, target] = [0, 1, 2].filter((i) => i !== leader);
+    await hosts[asker!]!.transferLeadership(target!);
+    expect(await hosts[leader]!.ready({ timeoutMs: 5000 })).to.equal(target);
+    await hosts[asker!]!.transferLeadership(asker!); // for its own proposer
+    expect(hosts[asker!]!.leader).to.equal(asker);
+    expect(await hosts[target!]!.submit('after two requested transfers')).to.be.a('number');
+    // A process with no proposer (and so no view of the leader) has nobody to ask through.
+    const clientOnly = await startCluster<string>({ ...shape, host: { proposers: [], acceptors: [], learners: [], clients: [3] } });
+    const failed = await clientOnly.transferLeadership(target!).then(() => undefined, (e: unknown) => e);
+    expect(failed).to.be.instanceOf(TransferFailedError);
+  });
+
   it('a per-host stop() of the leader\'s host hands over first: the others never go without a leader for a leader timeout', async () => {
     const id = randomUUID();
     const shape = { proposers: 3, acceptors: 3, learners: 3, clients: 3, id, leaderTimeoutMs: 3000, heartbeatIntervalMs: 50 } as const;

@@ -43,6 +43,24 @@ describe('Leadership transfer', () => {
     expect(client.pendingCount).to.equal(0);
   });
 
+  it('a proposer that does not lead asks the leader to hand over (for itself or another), and a lost request changes nothing', () => {
+    const { net, proposers, leader } = cluster();
+    expect(leader.id).to.equal(2);
+    net.drop = (e) => e.message.type === 'transferRequest';
+    net.act(proposers[0]!, (p, now) => expect(p.requestTransfer(1, now)).to.equal(true));
+    net.run(500);
+    expect(proposers.map((p) => p.isLeader), 'the request was lost').to.deep.equal([false, false, true]);
+    net.drop = () => false;
+    net.act(proposers[0]!, (p, now) => p.requestTransfer(1, now));
+    net.run(500);
+    expect(proposers.map((p) => p.isLeader)).to.deep.equal([false, true, false]);
+    net.act(proposers[0]!, (p, now) => p.requestTransfer(0, now)); // for itself
+    net.act(proposers[0]!, (p, now) => p.requestTransfer(0, now)); // a duplicate is harmless
+    net.run(500);
+    expect(proposers.map((p) => p.isLeader)).to.deep.equal([true, false, false]);
+    expect(proposers[0]!.requestTransfer(7, net.now), 'no such proposer').to.equal(false);
+  });
+
   it('gives up at the deadline when the target is down, and leads on', () => {
     const { net, learner, proposers, client, leader } = cluster();
     net.down('proposers', 0);

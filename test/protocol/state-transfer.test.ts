@@ -149,6 +149,20 @@ describe('Application state between learners (stateSnapshots)', () => {
     expect(whole).to.deep.equal({ delivery: delivery(10), app: new Uint8Array(60).fill(7) });
   });
 
+  it('a source slower than a few request intervals is not dropped (simulator seed 1001481: a 199-chunk state never arrived)', () => {
+    const o = options({ stateSnapshots: true, stateChunkBytes: 40, catchupMs: 10, leaderTimeoutMs: 400, heartbeatIntervalMs: 50 });
+    const blob = encodeState({ delivery: { instance: 10, position: 20, nextClient: 1, clients: [] }, app: new Uint8Array(100).fill(3) });
+    const chunks = Math.ceil(blob.byteLength / 40);
+    const chunk = (k: number): StateChunkMessage => ({ type: 'stateChunk', learner: 1, instance: 10, chunk: k, chunks, data: blob.slice(k * 40, (k + 1) * 40) });
+    const fetcher = new StateTransfer(0, o, new Outbox());
+    fetcher.want(5, 0);
+    fetcher.receive(chunk(0), 0);
+    for (let t = 10; t <= 150; t += 10) fetcher.poll(t); // round trips of 150 ms: 15 requests go unanswered meanwhile
+    let whole;
+    for (let k = 1; k < chunks; k++) whole = fetcher.receive(chunk(k), 160);
+    expect(whole?.delivery.instance).to.equal(10);
+  });
+
   it('state blobs round-trip, and anything else is refused', () => {
     const delivery = { instance: 12, position: 40, nextClient: 3, clients: [{ client: 1, low: 5, above: [7, 9], active: 11 }, { client: 2, low: 0, above: [], active: 0 }] };
     const app = new Uint8Array([1, 2, 3, 255]);

@@ -182,6 +182,7 @@ describe('datagram codec', () => {
       { type: 'confirm', ballot: huge, round: big },
       { type: 'confirmed', ballot: huge, acceptor: 30, round: big, promised: huge },
       { type: 'takeover', from: 63, ballot: huge },
+      { type: 'transferRequest', from: 1023, to: 1022 },
       ...parts.map((part): Message => ({ type: 'trim', snapshot: part })),
     ];
     const seen = new Set<string>();
@@ -194,7 +195,7 @@ describe('datagram codec', () => {
     }
     const allTypes = ['submit', 'heartbeat', 'prepare', 'promise', 'nack', 'accept', 'accepted', 'catchup', 'decided', 'committed',
       'registered', 'alive', 'progress', 'trim', 'trimmed', 'barrier', 'barrierPassed', 'confirm', 'confirmed', 'takeover',
-      'stateRequest', 'stateChunk'];
+      'stateRequest', 'stateChunk', 'transferRequest'];
     expect([...seen].sort()).to.deep.equal(allTypes.sort());
   });
 

@@ -50,6 +50,7 @@ export function sampleMessages(): Message[] {
     },
     { type: 'progress', learner: 1, delivered: 77, stateAt: 64 },
     { type: 'stateRequest', requester: 2, atLeast: 640, source: -1, instance: 0, chunk: 0 },
+    { type: 'transferRequest', from: 1, to: 3 },
     { type: 'stateRequest', requester: 2, atLeast: 640, source: 1, instance: 700, chunk: 9 },
     { type: 'stateChunk', learner: 1, instance: 700, chunk: 9, chunks: 12, data: new Uint8Array([0, 1, 2, 250]) },
     { type: 'trim', snapshot },

@@ -81,6 +81,7 @@ export function describeMessage(m: Message): string {
     case 'confirm': return `confirm ${b(m.ballot)} round=${m.round}`;
     case 'confirmed': return `confirmed round=${m.round} promised=${b(m.promised)}`;
     case 'takeover': return `takeover from=${m.from} ${b(m.ballot)}`;
+    case 'transferRequest': return `transferRequest from=${m.from} to=${m.to}`;
     case 'stateRequest': return `stateRequest atLeast=${m.atLeast} source=${m.source} i=${m.instance} chunk=${m.chunk}`;
     case 'stateChunk': return `stateChunk from=${m.learner} i=${m.instance} chunk=${m.chunk}/${m.chunks} bytes=${m.data.byteLength}`;
   }
