@@ -23,8 +23,8 @@ export class LearnedFeed {
   /** Values this learner skipped because the log was trimmed before it caught up. */
   private skipped = 0;
   private readonly subscriptions = new Set<Subscription>();
-  /** Where the learner restored an application state: the absolute index it happened at, and the position it continued from. */
-  private readonly jumps: { index: number; position: number }[] = [];
+  /** Where the learner last restored an application state: the absolute index it happened at, and the position it continued from. */
+  private jump: { index: number; position: number } | undefined;
 
   /**
    * @param trimming whether the log is trimmed (then values are let go, and an iterator from
@@ -69,7 +69,7 @@ export class LearnedFeed {
     this.add(before);
     const held = before.at(-1)?.position ?? this.learned.at(-1)?.position;
     this.skipped += position - (held === undefined ? 0 : held + 1);
-    this.jumps.push({ index: this.dropped + this.learned.length, position });
+    this.jump = { index: this.dropped + this.learned.length, position };
     this.end = Math.max(this.end, position);
     const after = deliveries.filter((d) => d.position >= position);
     if (after.length) this.add(after);
@@ -121,7 +121,7 @@ export class LearnedFeed {
 
   private pump(sub: Subscription): void {
     const end = this.dropped + this.learned.length;
-    const jump = this.jumps.at(-1);
+    const jump = this.jump;
     if (sub.next === end && jump?.index === end && sub.expects < jump.position) {
       // It read everything before a restored state, and nothing follows yet: tell it now (with values after it, it sees the jump).
       sub.port.postMessage({ numbers: new Float64Array(0), values: [], trimmedBelow: jump.position } satisfies StreamReply);

@@ -177,8 +177,7 @@ export class Learner implements Role {
   loadState(blob: Uint8Array): boolean {
     const state = decodeState(blob);
     if (!this.state || !state) return false;
-    this.state.hold(blob, state.delivery);
-    this.state.metrics.statesLoaded++;
+    this.state.load(blob, state.delivery);
     this.restore(state);
     return true;
   }

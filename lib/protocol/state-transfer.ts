@@ -109,6 +109,12 @@ export class StateTransfer {
     this.held = { instance: delivery.instance, position: delivery.position, blob, chunks: Math.max(1, Math.ceil(blob.byteLength / this.options.stateChunkBytes)) };
   }
 
+  /** A state the host persisted, loaded at a restart. */
+  load(blob: Uint8Array, delivery: DeliverySnapshot): void {
+    this.hold(blob, delivery);
+    this.metrics.statesLoaded++;
+  }
+
   /** The log is trimmed below `atLeast` here: fetch a state at or above it (unless one is on its way). */
   want(atLeast: number, now: number): void {
     if (this.fetch && this.fetch.atLeast >= atLeast) return;
