@@ -12,6 +12,7 @@
  * 6. multicast: batched 16 B over UDP multicast, in a private network namespace (root only);
  * 7. unicast: the same over UDP unicast (one datagram per member of a group), beside it;
  * 8. state: a replaced replica restoring a peer's application state (state-restore.ts);
+ * 9. membership: the throughput dip while a dead acceptor is replaced by a spare (membership-dip.ts);
  * plus an RSS soak at peak load.
  *
  * Submission goes through `submit()` of client 0 and delivery is counted where learner 0's
@@ -28,6 +29,7 @@ import { Load, type Window } from './cluster-load.js';
 import { type MulticastResult, type UdpMode, multicastSkipReason, runMulticast } from './multicast.js';
 import { RawBus } from './raw-bus.js';
 import { stateRestore } from './state-restore.js';
+import { membershipDip } from './membership-dip.js';
 import { Progress } from './lib/progress.js';
 import { type Spread, num, spread, svgChart, table } from './lib/report.js';
 
@@ -44,7 +46,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log('usage: node dist/benchmarks/run.js [--quick] [--json FILE] [--soak SECONDS] [--reps N] [--no-multicast]\n' +
-    '         [--only raw,unbatched,batched,large,multicast,unicast,state]  (a subset, e.g. to profile one part; --no-multicast skips both UDP figures)');
+    '         [--only raw,unbatched,batched,large,multicast,unicast,state,membership]  (a subset, e.g. to profile one part; --no-multicast skips both UDP figures)');
   process.exit(0);
 }
 
@@ -348,7 +350,7 @@ async function udpFigure(mode: UdpMode): Promise<UdpFigure> {
 
 // ------------------------------------------------------------------------------------ run
 
-const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast', 'unicast', 'state'];
+const SECTIONS = ['raw', 'unbatched', 'batched', 'large', 'multicast', 'unicast', 'state', 'membership'];
 const only = new Set(args.only ? args.only.split(',') : SECTIONS);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}; expected ${SECTIONS.join(',')}`);
 const run = <T>(name: string, label: string, body: () => Promise<T>): Promise<T | undefined> =>
@@ -381,6 +383,7 @@ const large = only.has('large') ? { batched: largeBatched ? [largeBatched] : [],
 const mc = await run('multicast', 'multicast', () => udpFigure('multicast'));
 const uc = await run('unicast', 'unicast', () => udpFigure('unicast'));
 const restore = await run('state', 'state restore', () => stateRestore(quick ? 4 : 32));
+const dip = await run('membership', 'membership change', () => membershipDip(quick ? 3 : 9));
 progress.end();
 
 // ------------------------------------------------------------------------------------ report
@@ -490,6 +493,13 @@ const figures = {
   // A replaced replica back in service from a peer's application state (restart → restored and applying).
   'state.restoreMillis': restore?.restoreMillis ?? 0,
   'state.restoreMiBPerSec': restore?.miBPerSec ?? 0,
+  // A dead acceptor replaced by a spare under load: the lowest 100 ms window vs the steady state, and for how long below 80 %.
+  'membership.dipPercent': dip?.dipPercent ?? 0,
+  'membership.steadyDipPercent': dip?.steadyDipPercent ?? 0,
+  'membership.millisBelow80': dip?.millisBelow80 ?? 0,
+  'membership.reconfigureMillis': dip?.reconfigureMillis ?? 0,
+  'membership.pauseMillis': dip?.pauseMillis ?? 0,
+  'membership.steadyPauseMillis': dip?.steadyPauseMillis ?? 0,
 };
 console.log('\ntargets (issue 5):');
 console.log(`  batched ≥ 1,000,000 values/s (16 B):        ${num(figures['batched.valuesPerSec'])} — ${target(figures['batched.valuesPerSec'] >= 1e6)}`);
@@ -507,9 +517,13 @@ console.log(`  10 % loss ≥ ½ of loss-free:                  ${num(figures['ba
 console.log(`  multicast processes ≥ 500,000 values/s:      ${num(figures['multicast.valuesPerSec'])} — ${target(figures['multicast.valuesPerSec'] >= 5e5)}`);
 console.log(`  RSS at peak load (soak) ≤ 256 MiB:           ${num(figures['memory.peakRssMiB'])} MiB — ${target(figures['memory.peakRssMiB'] > 0 && figures['memory.peakRssMiB'] <= 256)}` +
   ` (the process's lifetime peak, figures without trim included: ${num(figures['memory.processMaxRssMiB'])} MiB)`);
-if (restore) {
-  console.log('issue 13:');
-  console.log(`  a replaced replica restores a ${restore.stateMiB} MiB peer state: ${num(restore.restoreMillis)} ms (${num(restore.miBPerSec, 1)} MiB/s)`);
+if (restore || dip) console.log('issue 13:');
+if (restore) console.log(`  a replaced replica restores a ${restore.stateMiB} MiB peer state: ${num(restore.restoreMillis)} ms (${num(restore.miBPerSec, 1)} MiB/s)`);
+if (dip) {
+  console.log(`  a dead acceptor replaced under load: reconfigure() ${num(dip.reconfigureMillis)} ms; lowest 250 ms window ${num(dip.lowestValuesPerSec)} vs ` +
+    `${num(dip.baselineValuesPerSec)} values/s (a ${num(dip.dipPercent)} % dip; noise alone: ${num(dip.steadyDipPercent)} %), ` +
+    `${num(dip.millisBelow80)} ms below 80 %; longest pause without a delivery ${num(dip.pauseMillis, 1)} ms around the change, ` +
+    `${num(dip.steadyPauseMillis, 1)} ms in the steady state (OmniPaxos: ≤ 20 % for ≤ 15 s)`);
 }
 if (errors.length) console.log(`\nerrors:\n  ${errors.join('\n  ')}`);
 
@@ -527,6 +541,7 @@ if (args.json) {
     multicast: mc,
     unicast: uc,
     state: restore,
+    membership: dip,
     leaderChanges,
   };
   const out = {

@@ -11,6 +11,12 @@
  * node dist/examples/kv-replica.js <replica 1..3> <paxos.conf> --data-dir DIR [--ops N] [--secret S] [--interface ADDR | --bind ADDR]
  * ```
  *
+ * Replacing a machine (membership change): start the deployment with more replica slots than
+ * voting acceptors, e.g. `--replicas 4 --voters 1,2,3` (replica 4's acceptor is a spare), and
+ * give one replica `--reconfigure 1,2,4`: on SIGUSR2 it asks for that set of acceptors
+ * (`cluster.reconfigure()`) and logs `reconfigured epoch E at position P`. `--writers 1,2` says
+ * which replicas write (default: all), `--ops-per-second R` paces each writer.
+ *
  * Each writer sets and deletes keys (operations tagged writer/seq). The store applies each tagged
  * operation once, the first time the log delivers it, so a replica that crashes and restarts
  * (from its data directory) may simply submit all of its operations again. A restarted replica
@@ -83,6 +89,7 @@ const { values, positionals } = parseArgs({
   options: {
     'data-dir': { type: 'string' }, ops: { type: 'string', default: '500' }, replicas: { type: 'string', default: '3' },
     secret: { type: 'string' }, interface: { type: 'string' }, bind: { type: 'string' },
+    voters: { type: 'string' }, writers: { type: 'string' }, reconfigure: { type: 'string' }, 'ops-per-second': { type: 'string' },
   },
 });
 const [replicaText, configPath] = positionals;
@@ -94,9 +101,13 @@ if (!configPath || !Number.isInteger(replica) || replica < 1 || replica > replic
 }
 const id = replica - 1; // command lines count from 1, the API from 0
 const opsPerWriter = Number(values.ops);
+/** A list of replica numbers (1..N) as API ids (0..N-1). */
+const ids = (text: string | undefined, all: number[]): number[] => (text ? text.split(',').map((x) => Number(x) - 1) : all);
+const everyone = Array.from({ length: replicas }, (_, i) => i);
+const writers = ids(values.writers, everyone);
 
 const cluster = await Cluster.start<TaggedOp>({
-  proposers: replicas, acceptors: replicas, learners: replicas, clients: replicas,
+  proposers: replicas, acceptors: replicas, learners: replicas, clients: replicas, initialAcceptors: ids(values.voters, everyone),
   host: { proposers: [id], acceptors: [id], learners: [id], clients: [id] },
   workers: 'replica',
   transport: udpTransportSpec(readConfigFile(configPath), { secret: values.secret, interface: values.interface, bind: values.bind }),
@@ -111,11 +122,17 @@ cluster.on('error', (e) => console.error(`replica ${replica}: ${e.message}`));
 const stop = (): void => void cluster.stop().then(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
+if (values.reconfigure) {
+  const acceptors = ids(values.reconfigure, []);
+  process.on('SIGUSR2', () => void cluster.reconfigure({ acceptors }).then(
+    (m) => console.error(`replica ${replica}: reconfigured epoch ${m.epoch} at position ${m.position}: acceptors ${m.acceptors.map((a) => a + 1).join(',')}`),
+    (e: Error) => console.error(`replica ${replica}: reconfigure failed: ${e.message}`)));
+}
 
 const store = new TaggedStore();
 const following = new Promise<void>((resolve) => {
   store.onProgress = (distinct) => {
-    if (distinct !== opsPerWriter * replicas) return;
+    if (distinct !== opsPerWriter * writers.length) return;
     store.onProgress = () => undefined;
     console.log(`complete ${distinct} ${store.digest()}`);
     // (after the replica's own bookkeeping of the step that got here: a restore counts once it returned)
@@ -127,8 +144,18 @@ const replicating = cluster.replicate(store, { snapshotEvery: 300 });
 replicating.done.catch(() => undefined); // (failures reach the cluster's 'error' listener)
 try {
   console.error(`replica ${replica}: ready, proposer ${await cluster.ready()} leads`);
-  await Promise.all(operations(id, opsPerWriter).map((op) => cluster.submit(op)));
-  console.error(`replica ${replica}: its ${opsPerWriter} operations are decided`);
+  if (writers.includes(id)) {
+    const ops = operations(id, opsPerWriter);
+    const perSecond = Number(values['ops-per-second'] ?? Infinity);
+    const chunk = Number.isFinite(perSecond) ? 50 : ops.length;
+    const submitted: Promise<number>[] = [];
+    for (let at = 0; at < ops.length; at += chunk) {
+      submitted.push(...ops.slice(at, at + chunk).map((op) => cluster.submit(op)));
+      if (Number.isFinite(perSecond)) await new Promise((r) => setTimeout(r, (1000 * chunk) / perSecond));
+    }
+    await Promise.all(submitted);
+    console.error(`replica ${replica}: its ${opsPerWriter} operations are decided`);
+  }
   await following;
 } catch (e) {
   // A signal stopped the cluster meanwhile: what was in flight is moot.

@@ -14,14 +14,16 @@
 export {
   Cluster, ClientHandle, roleGroup, type SubmitOptions, type ClusterOptions, type ClusterEvents, type ClusterFaults, type ClusterMetrics,
   type WorkerMetrics, type MetricName, type ExitReason, type RoleName, type WorkerPlacement, type Logger, type HostedMembers,
-  Replica, type ReplicateOptions, type StateMachine,
+  Replica, type ReplicateOptions, type StateMachine, type Membership, type ReconfigureOptions,
 } from './cluster/cluster.js';
+export type { MembershipRequest } from './protocol/membership.js';
 export { type ValueCodec, defaultCodec, rawCodec } from './cluster/codec.js';
 export type { LearnedValue, LearnedOptions } from './cluster/learned.js';
 export type { WorkerStatus } from './cluster/worker-protocol.js';
 export {
   ClusterError, ClusterStoppedError, TransferFailedError, WorkerExitedError, MemberStateError, AcceptorStateLostError, WorkerStartError,
   FaultsUnsupportedError, TrimmedError, SessionExpiredError, UnknownMemberError, NotHostedError, InvalidArgumentError, ValueEncodingError,
+  MembershipChangeError,
 } from './cluster/errors.js';
 // Errors and settings that surface through the cluster's API
 export { ConfigurationError, type ProtocolOptions } from './protocol/options.js';

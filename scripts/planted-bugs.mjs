@@ -23,8 +23,8 @@ export const PLANTED_BUGS = [
   {
     name: 'acceptor skips the ballot check on 2a',
     file: 'lib/protocol/acceptor.ts',
-    from: 'private onAccept(m: AcceptMessage): void {\n    if (compareBallots(m.ballot, this.promised) < 0) {',
-    to: 'private onAccept(m: AcceptMessage): void {\n    if (false) {',
+    from: 'if (compareBallots(m.ballot, this.promisedIn(m.ballot)) < 0 || (held && compareBallots(m.ballot, held.ballot) < 0)) {',
+    to: 'if (false) {',
   },
   {
     name: 'acceptor promises without remembering the promise',
@@ -66,21 +66,21 @@ export const PLANTED_BUGS = [
   },
   {
     name: 'learner decides on a minority of votes',
-    file: 'lib/protocol/learner.ts',
-    from: 'if (vote.count < this.options.phase2Quorum) continue;',
-    to: 'if (vote.count < 1) continue;',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'countMembers(this.current, v.mask) >= this.current.phase2Quorum;',
+    to: 'countMembers(this.current, v.mask) >= 1;',
   },
   {
     name: 'learner decides on a phase-1 quorum of votes (wrong with q1 < q2)',
-    file: 'lib/protocol/learner.ts',
-    from: 'if (vote.count < this.options.phase2Quorum) continue;',
-    to: 'if (vote.count < this.options.phase1Quorum) continue;',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'countMembers(this.current, v.mask) >= this.current.phase2Quorum;',
+    to: 'countMembers(this.current, v.mask) >= this.current.phase1Quorum;',
   },
   {
     name: 'leader finishes phase 1 on a phase-2 quorum of promises (wrong with q1 > q2)',
     file: 'lib/protocol/prepare-round.ts',
-    from: 'return complete >= this.options.phase1Quorum;',
-    to: 'return complete >= this.options.phase2Quorum;',
+    from: 'return complete >= members.phase1Quorum;',
+    to: 'return complete >= members.phase2Quorum;',
   },
   // ---- phase 1
   {
@@ -104,8 +104,8 @@ export const PLANTED_BUGS = [
   },
   {
     name: 'learner adds up votes of different ballots',
-    file: 'lib/protocol/learner.ts',
-    from: 'let vote = p.votes.find((v) => sameBallot(v.ballot, m.ballot));',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'let vote = p.votes.find((v) => sameBallot(v.ballot, ballot));',
     to: 'let vote = p.votes[0];',
   },
   // ---- phase 2, trimming, catch-up
@@ -221,6 +221,55 @@ export const PLANTED_BUGS = [
     from: 'const delivery = this.points.get(instance);',
     to: 'const delivery = [...this.points.values()].pop();',
   },
+  // ---- membership change (stop-sign epochs)
+  {
+    name: 'learner crossing a stop-sign keeps counting the old members (with the new quorums)',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'enterEpoch(next: Membership): void {\n    this.current = next;',
+    to: 'enterEpoch(next: Membership): void {\n    this.current = { ...next, acceptors: this.current.acceptors };',
+  },
+  {
+    name: 'learner counts the votes of acceptors that are not members',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'countMembers(this.current, v.mask) >= this.current.phase2Quorum;',
+    to: 'countMembers({ ...this.current, acceptors: 0x7fffffff }, v.mask) >= this.current.phase2Quorum;',
+  },
+  {
+    name: 'a decision of the old epoch above its stop-sign stays decided (void instances delivered)',
+    file: 'lib/protocol/pending-decisions.ts',
+    from: 'if (p.decided !== undefined && p.decidedEpoch < next.epoch) p.decided = undefined;',
+    to: 'if (p.decided !== undefined) p.decidedEpoch = next.epoch;',
+  },
+  {
+    name: 'leader counts promises of acceptors that are not members',
+    file: 'lib/protocol/prepare-round.ts',
+    from: 'if (!members || !sameBallot(m.ballot, ballot) || !isMember(members, m.acceptor)) return false;',
+    to: 'if (!members || !sameBallot(m.ballot, ballot)) return false;',
+  },
+  {
+    name: 'the new epoch\'s leader skips its phase 1 (keeps leading with a fresh ballot)',
+    file: 'lib/protocol/proposer.ts',
+    from: 'this.pipeline.restartEpoch();\n    this.phase = \'follower\';\n    this.startPhase1(now);',
+    to: 'this.pipeline.restartEpoch();\n    this.ballot = { round: firstRoundOf(this.epoch) + 1000, node: this.ballot.node };\n    this.pipeline.begin({ entries: [], end: this.learner.delivered });\n    this.phase = \'leading\';',
+  },
+  {
+    name: 'proposer campaigns in the newest epoch it has heard of, with its own epoch\'s acceptors',
+    file: 'lib/protocol/proposer.ts',
+    from: 'const round = Math.max(this.election.highestSeenInEpoch.round, own, firstRoundOf(this.epoch) - 1) + 1;',
+    to: 'const round = Math.max(this.election.highestSeen.round, own, firstRoundOf(this.epoch) - 1) + 1;',
+  },
+  {
+    name: 'catch-up answers lose the epoch their entries were decided in',
+    file: 'lib/protocol/learner.ts',
+    from: 'return epoch === 0 ? { instance, batch } : { instance, batch, epoch };',
+    to: 'return { instance, batch };',
+  },
+  {
+    name: 'a trim snapshot travels without its membership',
+    file: 'lib/protocol/snapshot-parts.ts',
+    from: 'const membership = snapshot.membership ? { membership: snapshot.membership } : {};',
+    to: 'const membership = {};',
+  },
   // ---- election
   {
     name: 'with nobody leading, proposers defer to the highest id heard, whether or not it can reach a quorum',
@@ -231,8 +280,8 @@ export const PLANTED_BUGS = [
   {
     name: 'CheckQuorum counts acceptors ever heard, not recently heard (a cut-off leader never yields)',
     file: 'lib/protocol/leader-election.ts',
-    from: 'for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;',
-    to: 'for (const t of this.lastHeardAcceptor) if (t > -Infinity) heard++;',
+    from: 'if (isMember(this.membership, a) && now - this.lastHeardAcceptor[a]! < this.options.leaderTimeoutMs) heard++;',
+    to: 'if (isMember(this.membership, a) && this.lastHeardAcceptor[a]! > -Infinity) heard++;',
   },
   // ---- the host (the same RoleHost drives workers, CLI processes and the simulator)
   {

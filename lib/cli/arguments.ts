@@ -43,6 +43,10 @@ Cluster shape (every process of a cluster must agree):
                          a value needs a majority of them
   --proposers N          proposers in the cluster (default: as listed in the config, else 2);
                          the highest live id leads
+  --voters LIST          the acceptors that vote at first, e.g. 1,2,3 (default: all); the
+                         others are spares until a membership change, which is decided in the
+                         log (cluster.reconfigure() from code), so a process that joins later
+                         learns the current acceptors as it catches up
 
 Network:
   --secret S             shared secret: sign every datagram (HMAC-SHA256) and drop unsigned or
@@ -94,6 +98,7 @@ export const CLI_REPEAT_ACKS = 2;
 const OPTION_SPEC = {
   acceptors: { type: 'string' },
   proposers: { type: 'string' },
+  voters: { type: 'string' },
   secret: { type: 'string' },
   interface: { type: 'string' },
   ttl: { type: 'string' },
@@ -176,8 +181,19 @@ export function protocolOptions(v: OptionValues, config: PaxosConfig): ProtocolO
     clientRetryMs: intOption(v, 'client-retry-ms', 1),
     catchupMs: intOption(v, 'catchup-ms', 1),
   };
+  if (v.voters !== undefined) options.initialAcceptors = voterIds(String(v.voters), options.acceptors);
   for (const k of Object.keys(options) as (keyof ProtocolOptions)[]) if (options[k] === undefined) delete options[k];
   return options;
+}
+
+/** `--voters 1,2,3` as acceptor ids (0..n-1). */
+function voterIds(text: string, acceptors: number): number[] {
+  const ids = text.split(',').map((x) => x.trim());
+  for (const id of ids) {
+    if (!/^\d+$/.test(id) || Number(id) < 1 || Number(id) > acceptors) throw new UsageError(`--voters: "${id}" is no acceptor id (1 to ${acceptors})`);
+  }
+  if (new Set(ids.map(Number)).size !== ids.length) throw new UsageError(`--voters lists an acceptor twice: ${text}`);
+  return ids.map((id) => Number(id) - 1);
 }
 
 /**

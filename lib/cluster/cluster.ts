@@ -14,9 +14,10 @@
  * `cluster-options.ts` validates the options.
  */
 import { EventEmitter } from 'eventemitter3';
-import { ValueTooLargeError } from '../protocol/client.js';
-import { ConfigurationError } from '../protocol/options.js';
-import { type Group, type Payload, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
+import type { Group, Payload } from '../protocol/messages.js';
+import type { MembershipRequest } from '../protocol/membership.js';
+import { encodeValue } from './codec.js';
+import { type Membership, type ReconfigureOptions, currentMembership, reconfigure } from './reconfigure.js';
 import type { ResolvedOptions } from '../protocol/options.js';
 import type { BusTopology } from '../transport/bus.js';
 import type { WorkerStatus } from './worker-protocol.js';
@@ -27,19 +28,21 @@ import { ClientHandle, type SubmitOptions } from './client-handle.js';
 import { KeepAlive } from './keep-alive.js';
 import { type HandOverContext, handOver, handOverBeforeStop } from './hand-over.js';
 import { waitForLeader } from './leader-wait.js';
-import { type ReplicateOptions, Replica, type StateMachine } from './replica.js';
-import type { ClusterEvents, ClusterMetrics, WorkerMetrics } from './cluster-types.js';
+import { type ReplicateOptions, Replica, type StateMachine, checkReplicateOptions } from './replica.js';
+import type { ClusterEvents, ClusterMetrics } from './cluster-types.js';
+import { clusterMetrics, clusterStatus } from './cluster-report.js';
 import { Supervisor, type SupervisorHooks, type WorkerExit } from './supervisor.js';
 import { LeaderTracker } from './leader.js';
 import { LearnedBatches, type LearnedOptions, type LearnedStream, LearnedStreams, type LearnedValue } from './learned.js';
 import {
-  ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError, ValueEncodingError,
+  ClusterError, ClusterStoppedError, FaultsUnsupportedError, InvalidArgumentError, NotHostedError, UnknownMemberError,
 } from './errors.js';
 
 export { ClientHandle, type SubmitOptions } from './client-handle.js';
 export { roleGroup, type ClusterFaults, type ClusterOptions, type HostedMembers, type Logger, type RoleName, type WorkerPlacement } from './cluster-options.js';
 export type { ExitReason } from './supervisor.js';
 export { Replica, type ReplicateOptions, type StateMachine } from './replica.js';
+export type { Membership, ReconfigureOptions } from './reconfigure.js';
 export type { ClusterEvents, ClusterMetrics, MetricName, WorkerMetrics } from './cluster-types.js';
 
 /**
@@ -215,6 +218,21 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   }
 
   /**
+   * Change the acceptors (by stop-sign, docs/membership.md): the next epoch votes with `acceptors`
+   * (acceptor slot ids; spares run and wait) and their quorums (default majorities), while values
+   * keep being ordered. Asked through a proposer hosted here until it holds; resolves with the new
+   * membership and the position it orders from. Rejects with `ConfigurationError` (a membership that
+   * cannot work) or `MembershipChangeError` (no proposer here, another change won, no quorum in time).
+   */
+  async reconfigure(request: MembershipRequest, options: ReconfigureOptions = {}): Promise<Membership> {
+    if (this.stopped) throw new ClusterStoppedError('reconfigure()');
+    return reconfigure(this.handOverContext(), request, options);
+  }
+
+  /** The membership in effect, as a proposer hosted here sees it (undefined: none runs here). */
+  membership(): Promise<Membership | undefined> { return currentMembership(this.handOverContext()); }
+
+  /**
    * Keep `machine` from one learner's values, with snapshots (needs `stateSnapshots`): every
    * `snapshotEvery` values its snapshot goes to the learner, which keeps it (in `dataDir` too),
    * serves it to peers and holds trimming back to it. A learner restarted after the log was
@@ -222,12 +240,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
    */
   replicate(machine: StateMachine<T>, options: ReplicateOptions = {}): Replica<T> {
     if (this.stopped) throw new ClusterStoppedError('replicate()');
-    if (!this.config.protocol.stateSnapshots) throw new ConfigurationError('replicate() needs the stateSnapshots option');
-    const learner = options.learner ?? this.config.hosted.learners[0];
-    if (learner === undefined) throw new NotHostedError('learners', 0);
-    const every = options.snapshotEvery ?? 10_000;
-    if (!Number.isSafeInteger(every) || every < 1) throw new InvalidArgumentError(`snapshotEvery must be a positive integer, got ${String(every)}`);
-    if (!this.config.hosted.learners.includes(learner)) throw new NotHostedError('learners', learner);
+    const { learner, every } = checkReplicateOptions(options, this.config.protocol.stateSnapshots, this.config.hosted.learners);
     const replica = new Replica<T>(learner, machine, every, {
       open: (from, signal) => this.openStream({ learner, from, signal }),
       control: () => this.workers.runningControl('learners', learner),
@@ -279,26 +292,19 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
   /** Status of every role instance (those whose worker is down report `running: false`). */
   async status(): Promise<WorkerStatus[]> {
     if (this.stopped) throw new ClusterStoppedError('status()');
-    return this.workers.askAll('status', (control, { group, id }) => control.status(group, id), ({ group, id, worker }): WorkerStatus => ({ group, id, running: false, worker }));
+    return clusterStatus(this.workers);
   }
 
   /** Counters of every role instance (role, and its worker's transport), and the clients' queues. */
   async metrics(): Promise<ClusterMetrics> {
     if (this.stopped) throw new ClusterStoppedError('metrics()');
-    const workers = await this.workers.askAll(
-      'metrics',
-      async (control, { group, id }): Promise<WorkerMetrics> => ({ group, id, running: true, metrics: await control.metrics(group, id) }),
-      ({ group, id, running }): WorkerMetrics => ({ group, id, running }),
-    );
-    const clients = [...this.clients.values()].map((c) => ({ id: c.id, outstanding: c.outstanding, queued: c.queued }));
-    return { workers, clients, leader: this.leader };
+    return clusterMetrics(this.workers, [...this.clients.values()], this.leader);
   }
 
   /**
-   * Crash a worker abruptly. Acceptors crash with stable storage: the worker stops handling
-   * messages at once and its durable state (promised ballot, accepted values) is kept for
-   * `restart`. Proposers, learners and clients lose their memory; a killed client's values in
-   * flight reject with `WorkerExitedError`.
+   * Crash a worker abruptly. Acceptors crash with stable storage: the worker stops at once, its
+   * durable state (promises, accepted values) kept for `restart`. Proposers, learners and clients
+   * lose their memory; a killed client's values in flight reject with `WorkerExitedError`.
    */
   async kill(role: RoleName, id: number): Promise<void> {
     if (this.stopped) throw new ClusterStoppedError('kill()');
@@ -307,9 +313,8 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   /**
    * Start a killed (or crashed) worker again. Acceptors come back with the state saved when they
-   * were killed; an acceptor that crashed on its own has none and is refused with
-   * `AcceptorStateLostError`. Proposers and clients come back as new incarnations; learners catch
-   * up from the first value, and their open `learned()` iterators resume.
+   * were killed (one that crashed on its own has none: `AcceptorStateLostError`). Proposers and
+   * clients come back as new incarnations; learners catch up, and their `learned()` iterators resume.
    */
   async restart(role: RoleName, id: number): Promise<void> {
     if (this.stopped) throw new ClusterStoppedError('restart()');
@@ -345,12 +350,7 @@ export class Cluster<T = unknown> extends EventEmitter<ClusterEvents> {
 
   /** @hidden */
   encode(value: T): Payload {
-    const payload = this.config.codec.encode(value);
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) throw new ValueEncodingError('codec.encode must return a string or Uint8Array');
-    const size = payloadSize(payload);
-    const limit = this.config.protocol.batchMaxBytes - SUBMISSION_OVERHEAD;
-    if (size > limit) throw new ValueTooLargeError(size, limit);
-    return payload;
+    return encodeValue(this.config.codec, value, this.config.protocol.batchMaxBytes);
   }
 
   /** The lowest hosted client's handle (what `submit` and `submitMany` use), if this process hosts one. */

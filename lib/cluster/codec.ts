@@ -1,13 +1,24 @@
 /**
  * Codecs turn application values into what the protocol orders (`string | Uint8Array`) and back.
  */
-import type { Payload } from '../protocol/messages.js';
+import { type Payload, SUBMISSION_OVERHEAD, payloadSize } from '../protocol/messages.js';
+import { ValueTooLargeError } from '../protocol/client.js';
 import { ValueEncodingError } from './errors.js';
 
 /** Converts application values to payloads on `submit`, and back on `learned()`. */
 export interface ValueCodec<T> {
   encode(value: T): Payload;
   decode(payload: Payload): T;
+}
+
+/** `value` as the payload `codec` makes of it, refused if it is no payload or too large for one instance. */
+export function encodeValue<T>(codec: ValueCodec<T>, value: T, batchMaxBytes: number): Payload {
+  const payload = codec.encode(value);
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) throw new ValueEncodingError('codec.encode must return a string or Uint8Array');
+  const size = payloadSize(payload);
+  const limit = batchMaxBytes - SUBMISSION_OVERHEAD;
+  if (size > limit) throw new ValueTooLargeError(size, limit);
+  return payload;
 }
 
 /** Passes strings and byte arrays through untouched; anything else is refused. */

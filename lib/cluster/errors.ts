@@ -22,6 +22,14 @@ export class TransferFailedError extends ClusterError {
   }
 }
 
+/** `reconfigure()` did not take effect: no hosted proposer, no quorum to order it in time, or another change won. */
+export class MembershipChangeError extends ClusterError {
+  constructor(reason: string) {
+    super('ERR_PAXOS_MEMBERSHIP_CHANGE', `membership change failed: ${reason}`);
+    this.name = 'MembershipChangeError';
+  }
+}
+
 export class ClusterStoppedError extends ClusterError {
   constructor(what = 'the operation') {
     super('ERR_PAXOS_CLUSTER_STOPPED', `the cluster is stopped; ${what} was refused`);

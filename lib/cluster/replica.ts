@@ -11,7 +11,19 @@
 import type { Remote } from 'comlink';
 import type { WorkerControl } from './worker-protocol.js';
 import type { LearnedValue } from './learned.js';
-import { TrimmedError } from './errors.js';
+import { InvalidArgumentError, NotHostedError, TrimmedError } from './errors.js';
+import { ConfigurationError } from '../protocol/options.js';
+
+/** @internal The learner and snapshot interval `replicate(machine, options)` runs with, checked. */
+export function checkReplicateOptions(options: ReplicateOptions, stateSnapshots: boolean, hosted: readonly number[]): { learner: number; every: number } {
+  if (!stateSnapshots) throw new ConfigurationError('replicate() needs the stateSnapshots option');
+  const learner = options.learner ?? hosted[0];
+  if (learner === undefined) throw new NotHostedError('learners', 0);
+  const every = options.snapshotEvery ?? 10_000;
+  if (!Number.isSafeInteger(every) || every < 1) throw new InvalidArgumentError(`snapshotEvery must be a positive integer, got ${String(every)}`);
+  if (!hosted.includes(learner)) throw new NotHostedError('learners', learner);
+  return { learner, every };
+}
 
 /** What `replicate` keeps: apply values in order, and turn the state into bytes and back. */
 export interface StateMachine<T> {

@@ -27,6 +27,8 @@ import { createTransport } from '../runtime/worker-transport.js';
 import type { Transport } from '../transport/transport.js';
 import { LeaderWatch } from './leader-watch.js';
 import type { HeldState, HostedRole, WorkerControl, WorkerEvent, WorkerInit, WorkerStatus } from './worker-protocol.js';
+import type { Membership as MembershipView } from './reconfigure.js';
+import { type MembershipRequest, memberIds } from '../protocol/membership.js';
 import type { StateFile } from '../storage/state-file.js';
 import { decodeState } from '../protocol/state-blob.js';
 import type { Group } from '../protocol/messages.js';
@@ -187,6 +189,14 @@ const control: WorkerControl = {
   requestTransfer(id: number, to: number): boolean {
     const proposer = hostedRole('proposers', id) as Proposer;
     return host.act(proposer, (p, now) => p.requestTransfer(to, now));
+  },
+  requestReconfiguration(id: number, request: MembershipRequest): number {
+    return host.act(hostedRole('proposers', id) as Proposer, (p) => p.requestReconfiguration(request));
+  },
+  membership(id: number): MembershipView {
+    const learner = (hostedRole('proposers', id) as Proposer).learner;
+    const m = learner.membership;
+    return { epoch: m.epoch, acceptors: memberIds(m), phase1Quorum: m.phase1Quorum, phase2Quorum: m.phase2Quorum, ...learner.epochStartedAt };
   },
   subscribe(port: MessagePort, from: number): void {
     if (!feed) throw new Error(`${name} hosts no learner`);

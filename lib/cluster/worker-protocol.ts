@@ -13,6 +13,8 @@ import type { AcceptorState } from '../protocol/acceptor.js';
 import type { RoleSpec } from '../runtime/role-factory.js';
 import type { Group, Payload } from '../protocol/messages.js';
 import type { ProtocolOptions } from '../protocol/options.js';
+import type { MembershipRequest } from '../protocol/membership.js';
+import type { Membership as MembershipView } from './reconfigure.js';
 import type { BusTopology, FaultSettings } from '../transport/bus.js';
 import type { TransportSpec } from '../runtime/worker-transport.js';
 
@@ -70,6 +72,10 @@ export interface WorkerControl {
   transferLeadership(id: number, to: number): boolean;
   /** Proposers: ask whoever leads to hand over to `to` (`Proposer.requestTransfer`): a request, resent by the caller. */
   requestTransfer(id: number, to: number): boolean;
+  /** Proposers: ask whoever leads for the next epoch with these acceptors (`Proposer.requestReconfiguration`); the epoch asked for. */
+  requestReconfiguration(id: number, request: MembershipRequest): number;
+  /** Proposers: the membership the proposer's log is in. */
+  membership(id: number): MembershipView;
   /** Learners (`stateSnapshots`): mark where delivery stands, for an application state taken there (`Learner.markState`). */
   markState(id: number): { instance: number; position: number } | undefined;
   /** Learners: the application's state at the point marked at `instance`; false if stale. Persisted with a data directory. */

@@ -8,12 +8,13 @@
  * a client's retransmission is not proposed twice.
  */
 import type { Ballot } from './ballot.js';
-import type { Batch, DecidedEntry, Submission } from './messages.js';
+import type { Batch, Submission } from './messages.js';
 import { REGISTRATION_CLIENT, submissionSize } from './messages.js';
 import { Fifo } from './fifo.js';
 import type { Learner } from './learner.js';
+import { stopSignIn } from './membership.js';
 import type { ResolvedOptions } from './options.js';
-import type { Reproposals } from './prepare-round.js';
+import type { InstanceBatch, Reproposals } from './prepare-round.js';
 import { type Outbox, TO_ACCEPTORS, TO_LEARNERS, TO_PROPOSERS } from './role.js';
 
 interface InFlight {
@@ -38,12 +39,19 @@ export class AcceptPipeline {
   /** Every in-flight instance below this one has been released after delivery. */
   private releasedBelow = 0;
   /** What phase 1 found to propose again, consumed from the end (lowest instance first). */
-  private reproposals: DecidedEntry[] = [];
+  private reproposals: InstanceBatch[] = [];
   private readonly queue = new Fifo<Submission>();
   /** (client, seq) queued or in flight, so a retransmitted submission is not proposed twice. */
   private readonly ordering = new Map<number, Set<number>>();
   /** Registration nonces queued or in flight, likewise. */
   private readonly registering = new Set<string>();
+  /** A reconfiguration to propose next (it goes ahead of the queue: the queue waits for the new epoch). */
+  private stopSign: Submission | undefined;
+  /**
+   * The instance of the stop-sign this leader proposed (or re-proposed) in this epoch: nothing is
+   * proposed above it until the learner crosses it and the new epoch's phase 1 restarts us.
+   */
+  private stoppedAt: number | undefined;
 
   constructor(private readonly options: ResolvedOptions, private readonly outbox: Outbox, private readonly metrics: PipelineMetrics) {}
 
@@ -54,7 +62,12 @@ export class AcceptPipeline {
 
   /** Nothing queued, in flight or left to re-propose: every instance proposed was delivered. */
   get drained(): boolean {
-    return this.inFlight.size === 0 && this.queue.length === 0 && this.reproposals.length === 0;
+    return this.inFlight.size === 0 && this.queue.length === 0 && this.reproposals.length === 0 && this.stopSign === undefined;
+  }
+
+  /** Propose `entry` (a reconfiguration for the next epoch) next, unless one is pending or proposed already. */
+  queueStopSign(entry: Submission): void {
+    if (this.stopSign === undefined && this.stoppedAt === undefined) this.stopSign = entry;
   }
 
   /** Queue `client`'s values unless they are queued or in flight already. */
@@ -88,15 +101,37 @@ export class AcceptPipeline {
     while (this.inFlight.size < this.options.window) {
       const again = this.reproposals.pop();
       if (again) {
+        // Above a stop-sign nothing of this epoch can be delivered: do not propose it.
+        if (this.stoppedAt !== undefined && again.instance > this.stoppedAt) continue;
         // Decided meanwhile (the old leader's 2b votes may still arrive): nothing to re-propose.
         if (learner.isDecided(again.instance)) continue;
+        if (stopSignIn(again.batch, learner.membership)) this.stoppedAt = again.instance;
         this.markOrdering(again.batch);
         this.sendAccept(ballot, learner, again.instance, again.batch, now);
+        continue;
+      }
+      if (this.stoppedAt !== undefined) break;
+      if (this.stopSign) {
+        this.stoppedAt = this.nextToPropose;
+        this.sendAccept(ballot, learner, this.nextToPropose++, [this.stopSign], now);
+        this.stopSign = undefined;
         continue;
       }
       if (this.queue.length === 0) break;
       this.sendAccept(ballot, learner, this.nextToPropose++, this.cutBatch(), now);
     }
+    this.updateGauges();
+  }
+
+  /**
+   * Our learner crossed the stop-sign (everything we proposed is delivered): the next epoch's
+   * phase 1 follows. Values still queued stay queued for it, so clients need not resend them.
+   */
+  restartEpoch(): void {
+    for (const [instance, f] of this.inFlight) this.release(instance, f);
+    this.reproposals = [];
+    this.stopSign = undefined;
+    this.stoppedAt = undefined;
     this.updateGauges();
   }
 
@@ -146,6 +181,8 @@ export class AcceptPipeline {
   clear(): void {
     this.inFlight.clear();
     this.reproposals = [];
+    this.stopSign = undefined;
+    this.stoppedAt = undefined;
     this.queue.drain();
     this.ordering.clear();
     this.registering.clear();

@@ -45,8 +45,14 @@ export class Acceptor implements Role {
     return this.state.toState();
   }
 
+  /** The highest promise of all (in the newest epoch this acceptor has heard of). */
   private get promised(): Ballot {
     return this.state.promised;
+  }
+
+  /** The promise that bars `ballot`: the highest one of its own epoch (see acceptor-state.ts). */
+  private promisedIn(ballot: Ballot): Ballot {
+    return this.state.promisedIn(ballot);
   }
 
   private get trimmed(): DeliverySnapshot | undefined {
@@ -105,7 +111,7 @@ export class Acceptor implements Role {
 
   private onPrepare(m: PrepareMessage): void {
     const leader = { group: 'proposers' as const, member: proposerOf(m.ballot) };
-    if (compareBallots(m.ballot, this.promised) < 0) {
+    if (compareBallots(m.ballot, this.promisedIn(m.ballot)) < 0) {
       this.nack(m.ballot, leader.member);
       return;
     }
@@ -128,8 +134,10 @@ export class Acceptor implements Role {
   }
 
   private onAccept(m: AcceptMessage): void {
-    if (compareBallots(m.ballot, this.promised) < 0) {
-      this.nack(m.ballot, proposerOf(m.ballot));
+    const held = this.state.accepted.get(m.instance);
+    // Below its epoch's promise, or below a later epoch's vote already held here.
+    if (compareBallots(m.ballot, this.promisedIn(m.ballot)) < 0 || (held && compareBallots(m.ballot, held.ballot) < 0)) {
+      this.nack(m.ballot, proposerOf(m.ballot), held?.ballot);
       return;
     }
     if (this.trimmed && m.instance < this.trimmed.instance) {
@@ -154,7 +162,7 @@ export class Acceptor implements Role {
   }
 
   private promise(ballot: Ballot): void {
-    if (compareBallots(ballot, this.promised) === 0) return; // a retransmitted prepare: nothing new to persist
+    if (compareBallots(ballot, this.promisedIn(ballot)) === 0) return; // a retransmitted prepare: nothing new to persist
     this.record({ kind: 'promise', ballot });
   }
 
@@ -163,14 +171,16 @@ export class Acceptor implements Role {
    * that this acceptor is reachable, which is how a proposer knows whether it could lead.
    */
   private onHeartbeat(m: HeartbeatMessage): void {
-    if (m.leading && compareBallots(m.ballot, this.promised) < 0) this.nack(m.ballot, m.from);
+    if (m.leading && compareBallots(m.ballot, this.promisedIn(m.ballot)) < 0) this.nack(m.ballot, m.from);
     else this.outbox.send({ group: 'proposers', member: m.from }, { type: 'alive', acceptor: this.id, promised: this.promised });
   }
 
-  private nack(ballot: Ballot, proposer: number): void {
+  /** Refuse `ballot`, naming what bars it: its epoch's promise, or a higher vote held at the instance. */
+  private nack(ballot: Ballot, proposer: number, held?: Ballot): void {
     this.metrics.nacks++;
-    this.outbox.send({ group: 'proposers', member: proposer },
-      { type: 'nack', ballot, promised: this.promised, acceptor: this.id });
+    const barred = this.promisedIn(ballot);
+    const promised = held && compareBallots(held, barred) > 0 ? held : barred;
+    this.outbox.send({ group: 'proposers', member: proposer }, { type: 'nack', ballot, promised, acceptor: this.id });
   }
 
   /** Everything accepted at or above `from`, in instance order, split to bound message size. */

@@ -3,7 +3,7 @@
  * with the trim snapshot (those values are gone; the learner continues from the snapshot), then
  * the decided batches it asked for, in messages of at most `maxBytes` each.
  */
-import type { CatchupMessage, DecidedEntry, DeliverySnapshot, Batch } from './messages.js';
+import type { CatchupMessage, DecidedEntry, DeliverySnapshot } from './messages.js';
 import { submissionSize } from './messages.js';
 import type { Outbox } from './role.js';
 import { splitSnapshot } from './snapshot-parts.js';
@@ -15,7 +15,7 @@ const ENTRY_HEADER_BYTES = 16;
 export interface ServedLog {
   readonly delivered: number;
   readonly trimPoint: DeliverySnapshot | undefined;
-  decidedBatch(instance: number): Batch | undefined;
+  decidedEntry(instance: number): DecidedEntry | undefined;
 }
 
 export function serveCatchup(request: CatchupMessage, log: ServedLog, maxBytes: number, outbox: Outbox): void {
@@ -29,16 +29,16 @@ export function serveCatchup(request: CatchupMessage, log: ServedLog, maxBytes: 
   let entries: DecidedEntry[] = [];
   let bytes = 0;
   for (let instance = from; instance < to; instance++) {
-    const batch = log.decidedBatch(instance);
-    if (!batch) break;
+    const entry = log.decidedEntry(instance);
+    if (!entry) break;
     let size = ENTRY_HEADER_BYTES;
-    for (const s of batch) size += submissionSize(s);
+    for (const s of entry.batch) size += submissionSize(s);
     if (entries.length && bytes + size > maxBytes) {
       outbox.send(request.requester, { type: 'decided', entries });
       entries = [];
       bytes = 0;
     }
-    entries.push({ instance, batch });
+    entries.push(entry);
     bytes += size;
   }
   if (entries.length) outbox.send(request.requester, { type: 'decided', entries });

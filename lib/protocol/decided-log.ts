@@ -15,6 +15,8 @@ export class DecidedLog {
   /** Delivery snapshots, oldest first; while trimmed, the first is the trim point. */
   private checkpoints: DeliverySnapshot[] = [];
   private trimmedBelow = 0;
+  /** Where each epoch of the retained log begins, oldest first (memberships change rarely). */
+  private epochStarts: { instance: number; epoch: number }[];
   /** Without learners nobody trims, so checkpoints would only cost memory. */
   private readonly keepsCheckpoints: boolean;
   /** Half the trim margin, so a trim lands at most that far below the instance it aims at. */
@@ -25,6 +27,14 @@ export class DecidedLog {
     this.keepsCheckpoints = options.trimAfterLearners > 0;
     this.checkpointEvery = Math.max(1, Math.floor(options.trimKeepInstances / 2));
     if (this.keepsCheckpoints) this.checkpoints.push(start);
+    this.epochStarts = [{ instance: start.instance, epoch: start.membership?.epoch ?? 0 }];
+  }
+
+  /** The epoch a retained instance was decided in. */
+  epochAt(instance: number): number {
+    let epoch = this.epochStarts[0]!.epoch;
+    for (const e of this.epochStarts) if (e.instance <= instance) epoch = e.epoch;
+    return epoch;
   }
 
   /** The decided batch of a retained instance. */
@@ -44,9 +54,10 @@ export class DecidedLog {
     return this.trimmedBelow > 0 ? this.checkpoints[0] : undefined;
   }
 
-  /** Retain the batch just delivered at `instance`. */
-  append(instance: number, batch: Batch): void {
+  /** Retain the batch just delivered at `instance`, decided in `epoch`. */
+  append(instance: number, batch: Batch, epoch: number): void {
     this.batches.set(instance, batch);
+    if (this.epochStarts[this.epochStarts.length - 1]!.epoch !== epoch) this.epochStarts.push({ instance, epoch });
   }
 
   /** Whether delivery, now standing at `nextToDeliver`, has reached the next checkpoint. */
@@ -65,6 +76,7 @@ export class DecidedLog {
     this.trimmedBelow = snapshot.instance;
     this.checkpoints = this.checkpoints.filter((c) => c.instance > snapshot.instance);
     this.checkpoints.unshift(snapshot);
+    while (this.epochStarts.length > 1 && this.epochStarts[1]!.instance <= snapshot.instance) this.epochStarts.shift();
   }
 
   /** Delivery jumped to `snapshot` (trimmed elsewhere): nothing retained lies above it yet. */
@@ -72,5 +84,6 @@ export class DecidedLog {
     this.batches.clear();
     this.trimmedBelow = snapshot.instance;
     if (this.keepsCheckpoints) this.checkpoints = [snapshot];
+    this.epochStarts = [{ instance: snapshot.instance, epoch: snapshot.membership?.epoch ?? 0 }];
   }
 }

@@ -13,3 +13,4 @@ export * from './learner.js';
 export * from './client.js';
 export * from './snapshot-parts.js';
 export * from './state-blob.js';
+export * from './membership.js';

@@ -10,6 +10,7 @@
  */
 import { type Ballot, ZERO_BALLOT, compareBallots, proposerOf } from './ballot.js';
 import type { HeartbeatMessage } from './messages.js';
+import { type Membership, epochOf, isMember } from './membership.js';
 import type { ResolvedOptions } from './options.js';
 import { type Outbox, TO_ACCEPTORS, TO_LEARNERS, TO_PROPOSERS } from './role.js';
 
@@ -28,6 +29,8 @@ export interface ProposerLiveness {
 
 export class LeaderElection implements ProposerLiveness {
   private highest: Ballot = ZERO_BALLOT;
+  /** The highest ballot seen in our epoch (acceptors' promises are per epoch, see acceptor-state.ts). */
+  private highestInEpoch: Ballot = ZERO_BALLOT;
   /** When each other proposer last showed any sign of life. */
   private readonly lastHeard: number[];
   /** When each proposer last announced (or showed, by sending 2a) that it leads. */
@@ -44,11 +47,33 @@ export class LeaderElection implements ProposerLiveness {
   /** A leader handed over to us: we lead (campaign at once, defer to nobody) until this. */
   private invitedUntil = -Infinity;
 
-  constructor(private readonly id: number, private readonly options: ResolvedOptions, private readonly outbox: Outbox) {
+  constructor(
+    private readonly id: number, private readonly options: ResolvedOptions, private readonly outbox: Outbox, private membership: Membership,
+  ) {
     this.lastHeard = new Array<number>(options.proposers).fill(-Infinity);
     this.lastLeading = new Array<number>(options.proposers).fill(-Infinity);
     this.lastCanLead = new Array<number>(options.proposers).fill(-Infinity);
     this.lastHeardAcceptor = new Array<number>(options.acceptors).fill(-Infinity);
+  }
+
+  /** Our learner crossed into a new epoch: count its acceptors from now on. */
+  enterEpoch(m: Membership): void {
+    this.membership = m;
+    this.highestInEpoch = epochOf(this.highest) === m.epoch ? this.highest : ZERO_BALLOT;
+  }
+
+  /** The highest ballot seen in our epoch: a campaign goes above it, and a rival above it deposes us. */
+  get highestSeenInEpoch(): Ballot {
+    return this.highestInEpoch;
+  }
+
+  /**
+   * A ballot of a later epoch than ours exists: our log has not reached that epoch's start yet, so
+   * we know neither its acceptors nor its quorums. We may still lead our own epoch (to recover its
+   * log, up to its stop-sign), but nobody should defer to us meanwhile.
+   */
+  get behindEpoch(): boolean {
+    return epochOf(this.highest) > this.membership.epoch;
   }
 
   /** The highest ballot seen anywhere (ours included). */
@@ -58,6 +83,7 @@ export class LeaderElection implements ProposerLiveness {
 
   noteBallot(b: Ballot): void {
     if (compareBallots(b, this.highest) > 0) this.highest = b;
+    if (epochOf(b) === this.membership.epoch && compareBallots(b, this.highestInEpoch) > 0) this.highestInEpoch = b;
   }
 
   noteAcceptor(acceptor: number, now: number): void {
@@ -148,17 +174,24 @@ export class LeaderElection implements ProposerLiveness {
     this.noteLeading(to, now);
   }
 
-  /** Heard from at least `needed` acceptors within the leader timeout. */
+  /** Heard from at least `needed` acceptors of the current membership within the leader timeout. */
   hearsAcceptors(now: number, needed: number): boolean {
     let heard = 0;
-    for (const t of this.lastHeardAcceptor) if (now - t < this.options.leaderTimeoutMs) heard++;
+    for (let a = 0; a < this.lastHeardAcceptor.length; a++) {
+      if (isMember(this.membership, a) && now - this.lastHeardAcceptor[a]! < this.options.leaderTimeoutMs) heard++;
+    }
     return heard >= needed;
   }
 
-  /** Whether we could lead now: a leader needs a phase-2 quorum, a candidate both quorums. */
+  /** Whether we could lead now: a leader needs a phase-2 quorum, a candidate both quorums (of the current membership). */
   canLead(now: number, leading: boolean): boolean {
-    const { phase1Quorum, phase2Quorum } = this.options;
+    const { phase1Quorum, phase2Quorum } = this.membership;
     return this.hearsAcceptors(now, leading ? phase2Quorum : Math.max(phase1Quorum, phase2Quorum));
+  }
+
+  /** CheckQuorum for a leader: it still hears a phase-2 quorum of its epoch's acceptors. */
+  hearsPhase2Quorum(now: number): boolean {
+    return this.hearsAcceptors(now, this.membership.phase2Quorum);
   }
 
   /** Whether a follower elected by `electedLeader` should start phase 1 now. */
@@ -188,7 +221,8 @@ export class LeaderElection implements ProposerLiveness {
     this.lastHeartbeatAt = now;
     const beat: HeartbeatMessage = {
       type: 'heartbeat', from: this.id, ballot: self.ballot, leading: self.leading, decided: self.decided,
-      quorum: this.canLead(now, self.leading),
+      // One behind an epoch only recovers that epoch's log (see `Proposer`): nobody should follow it.
+      quorum: this.canLead(now, self.leading) && !this.behindEpoch,
     };
     this.outbox.send(TO_PROPOSERS, beat);
     this.outbox.send(TO_LEARNERS, beat);

@@ -8,13 +8,14 @@
  * Proposers embed a learner too (with `retainLog`), which is how a leader knows what is decided,
  * serves catch-up, and how a successor takes over from where the log really stands.
  */
-import { type Ballot, sameBallot } from './ballot.js';
 import type {
-  AcceptMessage, AcceptedMessage, Batch, DecidedMessage, DeliverySnapshot, Destination, Group, Message,
+  AcceptMessage, AcceptedMessage, Batch, DecidedEntry, DecidedMessage, DeliverySnapshot, Destination, Group, Message,
 } from './messages.js';
 import { REGISTRATION_CLIENT } from './messages.js';
 import { type Admission, DeliveryFilter } from './delivery-filter.js';
 import { DecidedLog } from './decided-log.js';
+import { type Membership, RECONFIGURATION_CLIENT, initialMembership, stopSignIn } from './membership.js';
+import { PendingDecisions } from './pending-decisions.js';
 import { SnapshotAssembler } from './snapshot-parts.js';
 import { StateTransfer } from './state-transfer.js';
 import { type LearnerState, decodeState } from './state-blob.js';
@@ -28,25 +29,16 @@ import type { ResolvedOptions } from './options.js';
 export type { LearnerSettings, Refusal, Registration, SessionListener } from './learner-settings.js';
 import type { LearnerSettings, SessionListener } from './learner-settings.js';
 
-interface Vote {
-  ballot: Ballot;
-  /** Bit i set: acceptor i voted. */
-  mask: number;
-  count: number;
-}
-
-interface PendingInstance {
-  proposals: { ballot: Ballot; batch: Batch }[];
-  votes: Vote[];
-  decided?: Batch;
-}
-
 export class Learner implements Role {
   readonly group: Group;
   /** First instance not yet delivered: every instance below it is decided and delivered. */
   private nextToDeliver = 0;
   private nextPosition = 0;
-  private readonly pending = new Map<number, PendingInstance>();
+  /** Votes, proposals and decisions above the delivery point, counted in the current epoch's membership. */
+  private readonly pending: PendingDecisions;
+  /** Where the current epoch began (instance 0 for epoch 0). */
+  private epochStart = { instance: 0, position: 0 };
+  private readonly initial: Membership;
   private filter: DeliveryFilter;
   private readonly snapshotParts = new SnapshotAssembler();
   private readonly sessions: SessionListener | undefined;
@@ -62,8 +54,6 @@ export class Learner implements Role {
   private readonly self: Destination;
   /** One past the highest instance known to exist anywhere. */
   private knownEnd = 0;
-  /** One past the highest instance decided here: a later instance decided while the head is not is a sign of loss. */
-  private decidedEnd = 0;
   private lastProgressAt = -Infinity;
   private lastRequestAt = -Infinity;
   /** The head instance a tick found stuck (see `pollStuckHead`). */
@@ -72,12 +62,14 @@ export class Learner implements Role {
   private behindSince: number | undefined;
   private requestedTo = 0;
   readonly metrics = {
-    instancesDecided: 0, valuesDelivered: 0, duplicatesDropped: 0, expiredRefused: 0, sessionsRegistered: 0, catchupRequests: 0, dropped: 0,
+    instancesDecided: 0, epochsEntered: 0, valuesDelivered: 0, duplicatesDropped: 0, expiredRefused: 0, sessionsRegistered: 0, catchupRequests: 0, dropped: 0,
   };
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, settings: LearnerSettings = {}) {
     this.group = settings.group ?? 'learners';
     this.filter = new DeliveryFilter(options);
+    this.initial = initialMembership(options);
+    this.pending = new PendingDecisions(this.initial, this.metrics);
     this.log = settings.retainLog ? new DecidedLog(options, this.snapshot()) : undefined;
     this.sessions = settings.sessions;
     this.self = { group: this.group, member: id };
@@ -94,14 +86,33 @@ export class Learner implements Role {
     return this.nextPosition;
   }
 
-  /** Whether `instance` is known decided (delivered, or decided above a gap). */
+  /** The acceptors and quorums of the epoch the delivery point is in. */
+  get membership(): Membership {
+    return this.pending.membership;
+  }
+
+  /** Where the current epoch began: its first instance, and the position of its first value. */
+  get epochStartedAt(): { readonly instance: number; readonly position: number } {
+    return this.epochStart;
+  }
+
+  /** Whether `instance` is known decided (delivered, or decided above a gap in the current epoch). */
   isDecided(instance: number): boolean {
-    return instance < this.nextToDeliver || this.pending.get(instance)?.decided !== undefined;
+    return instance < this.nextToDeliver || this.pending.isDecided(instance);
   }
 
   /** The decided batch of an instance: delivered (when the log is retained) or decided above a gap. */
   decidedBatch(instance: number): Batch | undefined {
-    return this.log?.decidedBatch(instance) ?? this.pending.get(instance)?.decided;
+    return this.log?.decidedBatch(instance) ?? this.pending.decidedBatch(instance);
+  }
+
+  /** A decided instance as catch-up serves it, with the epoch it was decided in. */
+  decidedEntry(instance: number): DecidedEntry | undefined {
+    const logged = this.log?.decidedBatch(instance);
+    const batch = logged ?? this.pending.decidedBatch(instance);
+    if (!batch) return undefined;
+    const epoch = logged ? this.log!.epochAt(instance) : this.membership.epoch;
+    return epoch === 0 ? { instance, batch } : { instance, batch, epoch }; // epoch 0 goes without (as on the wire)
   }
 
   /** What delivering (client, seq) now would do: 'duplicate' = delivered already. */
@@ -184,7 +195,8 @@ export class Learner implements Role {
 
   /** Where delivery stands now, as plain data. */
   snapshot(): DeliverySnapshot {
-    return { instance: this.nextToDeliver, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
+    const at = { instance: this.nextToDeliver, position: this.nextPosition, nextClient: this.filter.nextClientKey, clients: this.filter.marks() };
+    return this.membership.epoch === 0 ? at : { ...at, membership: this.membership };
   }
 
   /** The newest checkpoint at or below `instance` (proposers with trimming only). */
@@ -229,7 +241,9 @@ export class Learner implements Role {
   }
 
   private jumpTo(snapshot: DeliverySnapshot): void {
-    for (const instance of this.pending.keys()) if (instance < snapshot.instance) this.pending.delete(instance);
+    const membership = snapshot.membership ?? this.initial;
+    if (membership.epoch !== this.membership.epoch) this.epochStart = { instance: snapshot.instance, position: snapshot.position };
+    this.pending.restartAt(snapshot.instance, membership);
     this.log?.restartAt(snapshot);
     this.nextToDeliver = snapshot.instance;
     this.nextPosition = snapshot.position;
@@ -260,73 +274,30 @@ export class Learner implements Role {
     if (end > this.knownEnd) this.knownEnd = end;
   }
 
-  private pendingAt(instance: number): PendingInstance {
-    let p = this.pending.get(instance);
-    if (!p) {
-      p = { proposals: [], votes: [] };
-      this.pending.set(instance, p);
-    }
-    return p;
-  }
-
   private onProposal(m: AcceptMessage): void {
     this.noteExists(m.instance + 1);
-    if (this.isDecided(m.instance)) return;
-    const p = this.pendingAt(m.instance);
-    if (!p.proposals.some((x) => sameBallot(x.ballot, m.ballot))) p.proposals.push({ ballot: m.ballot, batch: m.batch });
-    this.tryDecide(m.instance, p);
+    if (m.instance >= this.nextToDeliver) this.pending.proposal(m.instance, m.ballot, m.batch);
   }
 
   private onVote(m: AcceptedMessage): void {
     this.noteExists(m.instance + 1);
-    if (this.isDecided(m.instance) || m.acceptor >= this.options.acceptors) return;
-    const p = this.pendingAt(m.instance);
-    let vote = p.votes.find((v) => sameBallot(v.ballot, m.ballot));
-    if (!vote) {
-      vote = { ballot: m.ballot, mask: 0, count: 0 };
-      p.votes.push(vote);
-    }
-    const bit = 1 << m.acceptor;
-    if ((vote.mask & bit) === 0) {
-      vote.mask |= bit;
-      vote.count++;
-    }
-    this.tryDecide(m.instance, p);
+    if (m.instance >= this.nextToDeliver && m.acceptor < this.options.acceptors) this.pending.vote(m.instance, m.ballot, m.acceptor);
   }
 
   private onDecided(m: DecidedMessage): void {
     for (const e of m.entries) {
       this.noteExists(e.instance + 1);
-      if (!this.isDecided(e.instance)) this.decide(e.instance, this.pendingAt(e.instance), e.batch);
+      if (e.instance >= this.nextToDeliver) this.pending.decision(e.instance, e.batch, e.epoch ?? 0);
     }
-  }
-
-  /** A value is chosen once a phase-2 quorum accepted the same ballot; its value is that ballot's. */
-  private tryDecide(instance: number, p: PendingInstance): void {
-    for (const vote of p.votes) {
-      if (vote.count < this.options.phase2Quorum) continue;
-      const proposal = p.proposals.find((x) => sameBallot(x.ballot, vote.ballot));
-      if (proposal) {
-        this.decide(instance, p, proposal.batch);
-        return;
-      }
-    }
-  }
-
-  private decide(instance: number, p: PendingInstance, batch: Batch): void {
-    p.decided = batch;
-    if (instance >= this.decidedEnd) this.decidedEnd = instance + 1;
-    p.proposals = [];
-    p.votes = [];
-    this.metrics.instancesDecided++;
   }
 
   private deliverReady(now: number): void {
     const start = this.nextToDeliver;
-    for (let p = this.pending.get(this.nextToDeliver); p?.decided; p = this.pending.get(this.nextToDeliver)) {
+    for (let batch = this.pending.decidedBatch(start); batch; batch = this.pending.decidedBatch(this.nextToDeliver)) {
       const instance = this.nextToDeliver;
       this.filter.beforeInstance(instance);
-      for (const s of p.decided) {
+      for (const s of batch) {
+        if (s.client === RECONFIGURATION_CLIENT) continue; // the log's own entry, not a value (see below)
         if (s.client === REGISTRATION_CLIENT) {
           const client = this.filter.register(s.seq, instance);
           this.sessions?.registered({ nonce: s.value as string, client });
@@ -345,9 +316,16 @@ export class Learner implements Role {
         this.deliveries.push({ position: this.nextPosition++, instance, client: s.client, seq: s.seq, value: s.value });
         this.metrics.valuesDelivered++;
       }
-      this.log?.append(instance, p.decided);
-      this.pending.delete(instance);
+      this.log?.append(instance, batch, this.membership.epoch);
+      this.pending.remove(instance);
       this.nextToDeliver++;
+      const next = stopSignIn(batch, this.membership);
+      if (next) {
+        // The stop-sign: this epoch ends here, and the next instance is the new epoch's first.
+        this.pending.enterEpoch(next);
+        this.epochStart = { instance: this.nextToDeliver, position: this.nextPosition };
+        this.metrics.epochsEntered++;
+      }
       if (this.log?.checkpointDue(this.nextToDeliver)) this.log.addCheckpoint(this.snapshot());
     }
     if (this.nextToDeliver !== start) this.lastProgressAt = now;
@@ -396,10 +374,8 @@ export class Learner implements Role {
   }
 
   private headStuck(head: number): boolean {
-    const p = this.pending.get(head);
-    if (p?.decided) return false;
-    if (this.decidedEnd > head + 1) return true;
-    return !!p && p.votes.some((v) => v.count >= this.options.phase2Quorum && !p.proposals.some((x) => sameBallot(x.ballot, v.ballot)));
+    if (this.pending.isDecided(head)) return false;
+    return this.pending.decidedEnd > head + 1 || this.pending.chosenWithoutValue(head);
   }
 
   private requestCatchup(now: number): void {

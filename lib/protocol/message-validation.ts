@@ -2,6 +2,7 @@
  * Validation at the trust boundary: transports that receive bytes from outside the process run
  * every decoded message through `isMessage`; the roles then trust the shape.
  */
+import type { Membership } from './membership.js';
 import type { Payload, Submission, Batch, Group, Destination, AcceptedEntry, DecidedEntry, CommitNotice, DeliverySnapshot, SnapshotPart, Message } from './messages.js';
 import { GROUPS, MAX_BARRIER_TOKENS, REGISTRATION_CLIENT, SESSION_EXPIRED } from './messages.js';
 import { isBallot } from './ballot.js';
@@ -39,7 +40,13 @@ function isAcceptedEntry(x: unknown): x is AcceptedEntry {
 
 function isDecidedEntry(x: unknown): x is DecidedEntry {
   const e = x as DecidedEntry;
-  return typeof e === 'object' && e !== null && isIndex(e.instance) && isBatch(e.batch);
+  return typeof e === 'object' && e !== null && isIndex(e.instance) && isBatch(e.batch) && (e.epoch === undefined || isIndex(e.epoch));
+}
+
+function isMembership(x: unknown): boolean {
+  const m = x as Membership;
+  return typeof m === 'object' && m !== null && isIndex(m.epoch) && isIndex(m.acceptors) && m.acceptors >= 1 && m.acceptors < 2 ** 31 &&
+    isIndex(m.phase1Quorum) && m.phase1Quorum >= 1 && isIndex(m.phase2Quorum) && m.phase2Quorum >= 1;
 }
 
 function isCommitNotice(x: unknown): x is CommitNotice {
@@ -51,7 +58,7 @@ function isCommitNotice(x: unknown): x is CommitNotice {
 export function isSnapshot(x: unknown): x is DeliverySnapshot {
   const s = x as DeliverySnapshot;
   return typeof s === 'object' && s !== null && isIndex(s.instance) && isIndex(s.position) && isIndex(s.nextClient) &&
-    s.nextClient >= 1 && Array.isArray(s.clients) &&
+    s.nextClient >= 1 && (s.membership === undefined || isMembership(s.membership)) && Array.isArray(s.clients) &&
     s.clients.every((c) => typeof c === 'object' && c !== null && isIndex(c.client) && c.client >= 1 && isIndex(c.low) &&
       isIndex(c.active) && Array.isArray(c.above) && c.above.every(isIndex));
 }

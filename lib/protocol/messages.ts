@@ -53,6 +53,7 @@
  * ```
  */
 import type { Ballot } from './ballot.js';
+import type { Membership } from './membership.js';
 
 /** A role's multicast group. A message to a group reaches every member, the sender included. */
 export type Group = 'clients' | 'proposers' | 'acceptors' | 'learners';
@@ -84,10 +85,7 @@ export interface Submission {
 /** The client id of registration entries; sessions get keys from 1 on. */
 export const REGISTRATION_CLIENT = 0;
 
-/**
- * Commit notice position for a value whose session was retired before the leader could tell:
- * it may or may not have been delivered (once at most), and it never will be now.
- */
+/** Commit notice position for a value whose session retired before the leader could tell: delivered at most once, never now. */
 export const SESSION_EXPIRED = -2;
 
 /** The content of one instance: client values in order. Empty = no-op (fills a hole). */
@@ -102,6 +100,8 @@ export interface AcceptedEntry {
 export interface DecidedEntry {
   readonly instance: number;
   readonly batch: Batch;
+  /** The epoch it was decided in (omitted: 0): a learner takes it only if that is the instance's epoch (see membership.ts). */
+  readonly epoch?: number;
 }
 
 export interface CommitNotice {
@@ -135,6 +135,8 @@ export interface DeliverySnapshot {
   /** The key the next registered session gets: every key below it was issued once. */
   readonly nextClient: number;
   readonly clients: readonly ClientMark[];
+  /** The membership `instance` belongs to (see membership.ts). Omitted: epoch 0's, from the options. */
+  readonly membership?: Membership;
 }
 
 /**
@@ -256,10 +258,7 @@ export interface TrimMessage {
   readonly snapshot: SnapshotPart;
 }
 
-/**
- * Those instances are gone; continue from this snapshot. The leader's answer to a catch-up
- * below its trim point, and an acceptor's answer to a 2a below its own.
- */
+/** Those instances are gone; continue from this snapshot (the answer to a catch-up or a 2a below a trim point). */
 export interface TrimmedMessage {
   readonly type: 'trimmed';
   readonly snapshot: SnapshotPart;
@@ -287,10 +286,7 @@ export interface BarrierMessage {
   readonly tokens: readonly string[];
 }
 
-/**
- * The leader's answer: every value decided before the barriers were asked for has a position
- * below `position` (the leader had delivered that many values when it answered).
- */
+/** The leader's answer: every value decided before the barriers were asked has a position below `position`. */
 export interface BarrierPassedMessage {
   readonly type: 'barrierPassed';
   readonly tokens: readonly string[];

@@ -7,11 +7,17 @@ import { MAX_PROPOSER_ID } from './ballot.js';
 export interface ProtocolOptions {
   /** Number of proposers (ids 0..proposers-1). The highest live id leads. */
   proposers: number;
-  /** Number of acceptors (ids 0..acceptors-1), at most 31. */
+  /**
+   * Number of acceptor slots (ids 0..acceptors-1), at most 31. Which of them vote is the
+   * membership of the current epoch (see lib/protocol/membership.ts): `initialAcceptors` at first,
+   * then whatever reconfigurations the log decided. A slot outside it is a spare.
+   */
   acceptors: number;
-  /** Acceptors that must promise in phase 1. Default: a majority. */
+  /** The acceptors of epoch 0. Default: every slot. Every role must use the same value. */
+  initialAcceptors?: readonly number[];
+  /** Acceptors of `initialAcceptors` that must promise in phase 1 (epoch 0). Default: a majority. */
   phase1Quorum?: number;
-  /** Acceptors that must accept in phase 2. Default: a majority. */
+  /** Acceptors of `initialAcceptors` that must accept in phase 2 (epoch 0). Default: a majority. */
   phase2Quorum?: number;
   /** Instances the leader keeps in flight at once. Default 256. */
   window?: number;
@@ -91,7 +97,7 @@ export class ConfigurationError extends Error {
 
 /** Every option `ProtocolOptions` knows (checked against the type, both ways). */
 export const PROTOCOL_OPTION_NAMES = [
-  'proposers', 'acceptors', 'phase1Quorum', 'phase2Quorum', 'window', 'batchMaxValues', 'batchMaxBytes', 'heartbeatIntervalMs',
+  'proposers', 'acceptors', 'initialAcceptors', 'phase1Quorum', 'phase2Quorum', 'window', 'batchMaxValues', 'batchMaxBytes', 'heartbeatIntervalMs',
   'leaderTimeoutMs', 'retransmitMs', 'clientRetryMs', 'catchupMs', 'catchupMaxInstances', 'trimAfterLearners', 'trimKeepInstances',
   'stateSnapshots', 'stateChunkBytes', 'sessionIdleInstances', 'maxSessions', 'sessionRenewMs',
 ] as const satisfies readonly (keyof ProtocolOptions)[];
@@ -143,21 +149,37 @@ function resolveFlag(name: string, value: unknown): boolean {
   return value === true;
 }
 
+function resolveInitialAcceptors(ids: readonly number[] | undefined, slots: number): readonly number[] {
+  if (ids === undefined) return Array.from({ length: slots }, (_, i) => i);
+  if (!Array.isArray(ids) || ids.length === 0) throw new ConfigurationError('initialAcceptors must list at least one acceptor');
+  const seen = new Set<number>();
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= slots || seen.has(id)) {
+      throw new ConfigurationError(`initialAcceptors must list distinct acceptor ids from 0 to ${slots - 1}, got ${String(id)}`);
+    }
+    seen.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
 export function resolveOptions(options: ProtocolOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('options must be an object');
   rejectUnknownOptions(options, PROTOCOL_OPTION_NAMES, 'protocol option');
   const acceptors = positiveInt('acceptors', options.acceptors, MAX_ACCEPTORS);
   const proposers = positiveInt('proposers', options.proposers, MAX_PROPOSER_ID);
-  const majority = Math.floor(acceptors / 2) + 1;
-  const phase1Quorum = positiveInt('phase1Quorum', options.phase1Quorum ?? majority, acceptors);
-  const phase2Quorum = positiveInt('phase2Quorum', options.phase2Quorum ?? majority, acceptors);
-  if (phase1Quorum + phase2Quorum <= acceptors) {
+  const initialAcceptors = resolveInitialAcceptors(options.initialAcceptors, acceptors);
+  const voters = initialAcceptors.length;
+  const majority = Math.floor(voters / 2) + 1;
+  const phase1Quorum = positiveInt('phase1Quorum', options.phase1Quorum ?? majority, voters);
+  const phase2Quorum = positiveInt('phase2Quorum', options.phase2Quorum ?? majority, voters);
+  if (phase1Quorum + phase2Quorum <= voters) {
     throw new ConfigurationError(
-      `phase1Quorum (${phase1Quorum}) + phase2Quorum (${phase2Quorum}) must exceed acceptors (${acceptors}), ` +
+      `phase1Quorum (${phase1Quorum}) + phase2Quorum (${phase2Quorum}) must exceed the acceptors that vote (${voters}), ` +
         'or two quorums could miss each other and decide different values');
   }
   const resolved: ResolvedOptions = {
     acceptors,
+    initialAcceptors,
     proposers,
     phase1Quorum,
     phase2Quorum,

@@ -7,8 +7,9 @@
  * chunks; chunks of different answers of one acceptor never mix.
  */
 import { type Ballot, compareBallots, sameBallot } from './ballot.js';
-import type { AcceptedEntry, Batch, DecidedEntry, DeliverySnapshot, PromiseMessage, SnapshotPart } from './messages.js';
+import type { AcceptedEntry, Batch, DeliverySnapshot, PromiseMessage, SnapshotPart } from './messages.js';
 import type { ResolvedOptions } from './options.js';
+import { type Membership, isMember } from './membership.js';
 import { type Outbox, TO_ACCEPTORS } from './role.js';
 import { joinSnapshot } from './snapshot-parts.js';
 
@@ -26,10 +27,16 @@ export interface DecidedBatches {
   decidedBatch(instance: number): Batch | undefined;
 }
 
+/** One instance's batch to propose (again). */
+export interface InstanceBatch {
+  readonly instance: number;
+  readonly batch: Batch;
+}
+
 /** What a new leader proposes first: every instance in [from, end) again, lowest first. */
 export interface Reproposals {
   /** Consumed from the end: the lowest instance is last. */
-  readonly entries: DecidedEntry[];
+  readonly entries: InstanceBatch[];
   /** One past the highest instance any promise reported: new values go from here. */
   readonly end: number;
 }
@@ -39,6 +46,8 @@ export class PrepareRound {
   private from = 0;
   private sentAt = -Infinity;
   private readonly promises = new Map<number, PromiseCollection>();
+  /** The acceptors of the ballot's epoch: only their promises count. */
+  private members: Membership | undefined;
 
   constructor(private readonly options: ResolvedOptions, private readonly outbox: Outbox) {}
 
@@ -46,8 +55,9 @@ export class PrepareRound {
     return this.from;
   }
 
-  start(ballot: Ballot, from: number, now: number): void {
+  start(ballot: Ballot, from: number, members: Membership, now: number): void {
     this.from = from;
+    this.members = members;
     this.promises.clear();
     this.send(ballot, now);
   }
@@ -64,7 +74,8 @@ export class PrepareRound {
 
   /** Take one chunk of a promise for `ballot`; true once a phase-1 quorum of answers is complete. */
   addPromise(m: PromiseMessage, ballot: Ballot): boolean {
-    if (!sameBallot(m.ballot, ballot) || m.acceptor >= this.options.acceptors) return false;
+    const members = this.members;
+    if (!members || !sameBallot(m.ballot, ballot) || !isMember(members, m.acceptor)) return false;
     let c = this.promises.get(m.acceptor);
     // Chunks of an answer cut at an older trim point are stale: never combine two answers.
     if (c && m.cutAt < c.cutAt) return false;
@@ -77,7 +88,7 @@ export class PrepareRound {
     if (m.trimmed) c.parts.push(m.trimmed);
     let complete = 0;
     for (const p of this.promises.values()) if (p.received.size === p.chunks) complete++;
-    return complete >= this.options.phase1Quorum;
+    return complete >= members.phase1Quorum;
   }
 
   /**
@@ -111,7 +122,7 @@ export class PrepareRound {
     }
     let end = start;
     for (const instance of highest.keys()) end = Math.max(end, instance + 1);
-    const entries: DecidedEntry[] = [];
+    const entries: InstanceBatch[] = [];
     for (let instance = start; instance < end; instance++) {
       const batch = highest.get(instance)?.batch ?? log.decidedBatch(instance) ?? [];
       entries.push({ instance, batch });

@@ -22,6 +22,9 @@
 import { type Ballot, ZERO_BALLOT, compareBallots, nodeKey, sameBallot } from './ballot.js';
 import type { CatchupMessage, Message, NackMessage, Outgoing, PromiseMessage, SubmitMessage, TakeoverMessage } from './messages.js';
 import { REGISTRATION_CLIENT } from './messages.js';
+import {
+  type MembershipRequest, RECONFIGURATION_CLIENT, epochOf, firstRoundOf, membershipOf, reconfigurationEntry, resolveMembership,
+} from './membership.js';
 import { AcceptPipeline } from './accept-pipeline.js';
 import { serveCatchup } from './catchup-server.js';
 import { ClientDesk } from './client-desk.js';
@@ -71,11 +74,13 @@ export class Proposer implements Role {
   private learnerRequests: Outgoing[] = [];
   /** The leadership the last Ready reported. */
   private reported: Leadership = { leading: false, ballot: ZERO_BALLOT };
+  /** The epoch we lead or campaign in: our learner's, as of the last time we looked. */
+  private epoch = 0;
 
   constructor(readonly id: number, private readonly options: ResolvedOptions, private readonly settings: ProposerSettings) {
     this.desk = new ClientDesk(this.outbox);
     this.learner = new Learner(id, options, { group: 'proposers', retainLog: true, sessions: this.desk });
-    this.election = new LeaderElection(id, options, this.outbox);
+    this.election = new LeaderElection(id, options, this.outbox, this.learner.membership);
     this.prepare = new PrepareRound(options, this.outbox);
     this.pipeline = new AcceptPipeline(options, this.outbox, this.metrics);
     this.trimmer = new LogTrimmer(id, options, this.outbox, this.metrics);
@@ -119,6 +124,19 @@ export class Proposer implements Role {
     return true;
   }
 
+  /**
+   * Ask whoever leads to end the current epoch with `request` as the next one's membership (a
+   * stop-sign, see membership.ts). Returns the epoch it would start; throws `ConfigurationError`
+   * for a membership that cannot work. Lost requests are the caller's to resend until our
+   * learner's membership reaches that epoch (a resend after it did is a no-op).
+   */
+  requestReconfiguration(request: MembershipRequest): number {
+    const next = resolveMembership(request, this.options.acceptors, this.learner.membership.epoch + 1);
+    const entry = reconfigurationEntry(next);
+    this.outbox.send(TO_PROPOSERS, { type: 'submit', client: RECONFIGURATION_CLIENT, completedBelow: 0, values: [entry] });
+    return next.epoch;
+  }
+
   handle(message: Message, now: number): void {
     switch (message.type) {
       case 'submit': this.onSubmit(message, now); break;
@@ -152,7 +170,7 @@ export class Proposer implements Role {
         this.election.noteBallot(message.promised);
         if (this.isLeader) {
           this.barriers.onConfirmed(message, this.ballot, this.pipeline.proposedEnd, now);
-          this.barriers.answerDelivered(this.learner.delivered, this.learner.position);
+          this.answerBarriers();
         }
         break;
       case 'catchup': this.onCatchup(message); break;
@@ -178,9 +196,10 @@ export class Proposer implements Role {
   tick(now: number): void {
     const self = { ballot: this.ballot, leading: this.isLeader, decided: this.learner.delivered };
     if (this.election.beginTick(now, self)) return; // stalled: judge liveness on the next tick
+    this.followEpoch(now);
     // CheckQuorum: a leader that no longer hears a phase-2 quorum of acceptors cannot commit
     // anything; it yields (and says so in its heartbeats) so that a proposer that can takes over.
-    if (this.isLeader && !this.election.hearsAcceptors(now, this.options.phase2Quorum)) {
+    if (this.isLeader && !this.election.hearsPhase2Quorum(now)) {
       this.metrics.quorumLost++;
       this.preempted(now);
     }
@@ -192,7 +211,7 @@ export class Proposer implements Role {
     }
     // A higher ballot exists (a rival led while we were cut off, say): our ballot can no longer
     // win, and instances may have been decided without us. Retry above it, as after a nack.
-    if (this.phase !== 'follower' && compareBallots(this.election.highestSeen, this.ballot) > 0) this.preempted(now);
+    if (this.phase !== 'follower' && compareBallots(this.election.highestSeenInEpoch, this.ballot) > 0) this.preempted(now);
     if (this.phase === 'follower' && this.election.shouldCampaign(now)) this.startPhase1(now);
     else if (this.phase === 'preparing' && this.prepare.retransmitDue(now)) this.prepare.send(this.ballot, now);
     else if (this.phase === 'leading') {
@@ -248,13 +267,39 @@ export class Proposer implements Role {
     this.election.backOff(now, this.settings.random());
   }
 
+  /**
+   * Campaign in our learner's epoch, with a ballot above every one seen in it (and in earlier
+   * epochs). Never in a later epoch: we do not know its acceptors before our log reaches it. Behind
+   * one (restarted without memory, say), we recover our epoch's log up to its stop-sign this way
+   * when nobody leads who could catch us up, and move on epoch by epoch.
+   */
   private startPhase1(now: number): void {
     this.metrics.elections++;
-    const round = Math.max(this.election.highestSeen.round, this.ballot.round) + 1;
+    const own = epochOf(this.ballot) === this.epoch ? this.ballot.round : 0;
+    const round = Math.max(this.election.highestSeenInEpoch.round, own, firstRoundOf(this.epoch) - 1) + 1;
     this.ballot = { round, node: nodeKey(this.id, this.settings.incarnation) };
     this.election.noteBallot(this.ballot);
     this.phase = 'preparing';
-    this.prepare.start(this.ballot, this.learner.delivered, now);
+    this.prepare.start(this.ballot, this.learner.delivered, this.learner.membership, now);
+  }
+
+  /**
+   * Our learner crossed a stop-sign (or jumped to a snapshot of a later epoch): quorums are the new
+   * membership's from now on. A leader or candidate campaigns at once in the new epoch, keeping the
+   * values it queued; barriers not answered yet are dropped (their quorum was the old epoch's).
+   */
+  private followEpoch(now: number): void {
+    const membership = this.learner.membership;
+    if (membership.epoch === this.epoch) return;
+    this.epoch = membership.epoch;
+    this.election.enterEpoch(membership);
+    this.barriers.enterEpoch(membership);
+    this.transfer.end();
+    if (this.phase === 'follower') return;
+    this.prepare.clear();
+    this.pipeline.restartEpoch();
+    this.phase = 'follower';
+    this.startPhase1(now);
   }
 
   private onPromise(m: PromiseMessage, now: number): void {
@@ -268,6 +313,10 @@ export class Proposer implements Role {
     if (trimmed && trimmed.instance > this.learner.delivered) {
       this.learner.skipTo(trimmed);
       this.drainLearner();
+      if (this.learner.membership.epoch !== this.epoch) {
+        this.followEpoch(now); // the snapshot is of a later epoch: campaign there instead
+        return;
+      }
     }
     const start = Math.max(this.prepare.firstInstance, trimmed?.instance ?? 0);
     const found = this.prepare.reproposals(start, this.learner);
@@ -293,9 +342,18 @@ export class Proposer implements Role {
       this.metrics.submissionsIgnored += m.values.length;
       return;
     }
-    if (m.client === REGISTRATION_CLIENT) this.desk.admitRegistrations(m.values, this.isLeader, this.pipeline);
+    if (m.client === RECONFIGURATION_CLIENT) this.admitReconfiguration(m);
+    else if (m.client === REGISTRATION_CLIENT) this.desk.admitRegistrations(m.values, this.isLeader, this.pipeline);
     else this.desk.admitValues(m, this.isLeader, this.learner, this.pipeline);
     this.proposeWhileRoom(now);
+  }
+
+  /** A reconfiguration for the next epoch, within our acceptor slots, becomes the stop-sign; anything else is stale. */
+  private admitReconfiguration(m: SubmitMessage): void {
+    const entry = m.values[0];
+    const next = entry && membershipOf(entry);
+    if (!next || next.epoch !== this.learner.membership.epoch + 1 || next.acceptors >= 2 ** this.options.acceptors) return;
+    this.pipeline.queueStopSign(entry);
   }
 
   private proposeWhileRoom(now: number): void {
@@ -305,6 +363,7 @@ export class Proposer implements Role {
   private learn(m: Message, now: number): void {
     this.learner.handle(m, now);
     this.drainLearner();
+    this.followEpoch(now);
     this.proposeWhileRoom(now);
   }
 
@@ -312,10 +371,15 @@ export class Proposer implements Role {
   private drainLearner(): void {
     const leading = this.isLeader;
     this.pipeline.releaseDelivered(this.learner.delivered, leading);
-    if (leading) this.barriers.answerDelivered(this.learner.delivered, this.learner.position);
+    if (leading) this.answerBarriers();
     const learned = this.learner.takeReady();
     if (learned.messages.length) this.learnerRequests = this.learnerRequests.concat(learned.messages);
     this.desk.answerLearned(learned.deliveries, leading);
+  }
+
+  /** Answer the barriers our learner's delivery covers, unless it crossed into another epoch (see `followEpoch`). */
+  private answerBarriers(): void {
+    if (this.learner.membership.epoch === this.epoch) this.barriers.answerDelivered(this.learner.delivered, this.learner.position);
   }
 
   /** A transfer's tick: hand over once drained and the target caught up, or give up at the deadline. */

@@ -12,12 +12,17 @@
  *    show. So nothing was decided above our ballot before t.
  * 3. Once our own learner has delivered every instance below the read index, its position is P.
  *
+ * Across a membership change the quorums of two epochs need not meet, so a leader drops every
+ * barrier it has not answered when its learner crosses a stop-sign (see `Proposer`): a barrier
+ * is only ever answered with a position of the epoch its round was confirmed in.
+ *
  * Nothing here touches the log or the acceptors' state; losing a round or stepping down only
  * delays an answer (clients ask again). Timing plays no part: no lease is assumed.
  */
 import { type Ballot, compareBallots, sameBallot } from './ballot.js';
 import { type ConfirmedMessage, MAX_BARRIER_TOKENS } from './messages.js';
 import type { ResolvedOptions } from './options.js';
+import { type Membership, initialMembership, isMember } from './membership.js';
 import { type Outbox, TO_ACCEPTORS, TO_CLIENTS } from './role.js';
 
 interface Round {
@@ -48,7 +53,18 @@ export class ReadBarriers {
   /** Confirmed, waiting for our learner to deliver up to their read index (ascending). */
   private confirmed: Confirmed[] = [];
 
-  constructor(private readonly options: ResolvedOptions, private readonly outbox: Outbox, private readonly metrics: BarrierMetrics) {}
+  /** The acceptors of our epoch: only their confirmations count. */
+  private members: Membership;
+
+  constructor(private readonly options: ResolvedOptions, private readonly outbox: Outbox, private readonly metrics: BarrierMetrics) {
+    this.members = initialMembership(options);
+  }
+
+  /** A new epoch: drop everything not answered yet (its quorum was the old epoch's) and count the new members. */
+  enterEpoch(m: Membership): void {
+    this.clear();
+    this.members = m;
+  }
 
   /** Clients ask (while we lead): they wait for the next round. */
   request(tokens: readonly string[], ballot: Ballot, readIndex: number, now: number): void {
@@ -59,11 +75,12 @@ export class ReadBarriers {
   /** An acceptor's answer: with a phase-2 quorum that promised nothing above `ballot`, the round holds. */
   onConfirmed(m: ConfirmedMessage, ballot: Ballot, readIndex: number, now: number): void {
     const r = this.current;
-    if (!r || m.round !== r.round || !sameBallot(m.ballot, ballot) || m.acceptor >= this.options.acceptors || compareBallots(m.promised, ballot) > 0) return;
+    const members = this.members;
+    if (!r || m.round !== r.round || !sameBallot(m.ballot, ballot) || !isMember(members, m.acceptor) || compareBallots(m.promised, ballot) > 0) return;
     const bit = 1 << m.acceptor;
     if ((r.mask & bit) !== 0) return;
     r.mask |= bit;
-    if (++r.count < this.options.phase2Quorum) return;
+    if (++r.count < members.phase2Quorum) return;
     this.confirmed.push({ tokens: r.tokens, readIndex: r.readIndex });
     this.current = undefined;
     if (this.waiting.length) this.startRound(ballot, readIndex, now);

@@ -37,7 +37,8 @@ function cutParts(snapshot: DeliverySnapshot, maxBytes: number): SnapshotPart[] 
     slices[slices.length - 1]!.push(mark);
     bytes += size;
   }
-  return slices.map((clients, part) => ({ instance, position, nextClient, clients, part, parts: slices.length }));
+  const membership = snapshot.membership ? { membership: snapshot.membership } : {};
+  return slices.map((clients, part) => ({ instance, position, nextClient, clients, part, parts: slices.length, ...membership }));
 }
 
 /** Marks with long `above` lists cut into several marks of the same client. */
@@ -54,7 +55,7 @@ function* pieces(marks: readonly ClientMark[]): Iterable<ClientMark> {
 /** Join the parts of one snapshot (all of them, any order) into the whole. */
 export function joinSnapshot(parts: readonly SnapshotPart[]): DeliverySnapshot {
   const ordered = [...parts].sort((a, b) => a.part - b.part);
-  const { instance, position, nextClient } = ordered[0]!;
+  const { instance, position, nextClient, membership } = ordered[0]!;
   const byClient = new Map<number, { low: number; above: number[]; active: number }>();
   for (const p of ordered) {
     for (const m of p.clients) {
@@ -63,7 +64,8 @@ export function joinSnapshot(parts: readonly SnapshotPart[]): DeliverySnapshot {
       else byClient.set(m.client, { low: m.low, above: [...m.above], active: m.active });
     }
   }
-  return { instance, position, nextClient, clients: [...byClient].map(([client, m]) => ({ client, ...m })) };
+  const clients = [...byClient].map(([client, m]) => ({ client, ...m }));
+  return membership ? { instance, position, nextClient, clients, membership } : { instance, position, nextClient, clients };
 }
 
 /** The whole snapshot as one part (a snapshot that never travelled). */

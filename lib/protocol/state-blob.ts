@@ -5,7 +5,8 @@
  * restored learner continues with the right positions and never delivers a value twice.
  *
  * Layout: u32 count (big-endian), then `count` float64 numbers (instance, position, nextClient,
- * marks; per mark client, low, active, above length, above...), then the application's bytes.
+ * marks; per mark client, low, active, above length, above...; then, if the delivery carries a
+ * membership, its epoch, acceptors, phase1Quorum, phase2Quorum), then the application's bytes.
  * Plain ECMAScript (DataView), no Node API: the core stays portable.
  */
 import type { ClientMark, DeliverySnapshot } from './messages.js';
@@ -18,6 +19,8 @@ export interface LearnerState {
 export function encodeState(state: LearnerState): Uint8Array {
   const numbers: number[] = [state.delivery.instance, state.delivery.position, state.delivery.nextClient, state.delivery.clients.length];
   for (const m of state.delivery.clients) numbers.push(m.client, m.low, m.active, m.above.length, ...m.above);
+  const ms = state.delivery.membership;
+  if (ms) numbers.push(ms.epoch, ms.acceptors, ms.phase1Quorum, ms.phase2Quorum);
   const head = 4 + numbers.length * 8;
   const blob = new Uint8Array(head + state.app.byteLength);
   const view = new DataView(blob.buffer);
@@ -48,8 +51,11 @@ export function decodeState(blob: Uint8Array): LearnerState | undefined {
       for (let j = 0; j < n; j++) above.push(next());
       clients.push({ client, low, above, active });
     }
+    const membership = at === count - 4 ? { epoch: next(), acceptors: next(), phase1Quorum: next(), phase2Quorum: next() } : undefined;
     if (at !== count || ![instance, position, nextClient].every((x) => Number.isSafeInteger(x) && x >= 0)) return undefined;
-    return { delivery: { instance, position, nextClient, clients }, app: blob.slice(head) };
+    if (membership && !Object.values(membership).every((x) => Number.isSafeInteger(x) && x >= 0)) return undefined;
+    const delivery: DeliverySnapshot = membership ? { instance, position, nextClient, clients, membership } : { instance, position, nextClient, clients };
+    return { delivery, app: blob.slice(head) };
   } catch {
     return undefined;
   }

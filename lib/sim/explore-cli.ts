@@ -13,6 +13,8 @@ const USAGE = `usage: npm run explore -- [flags]
   --max-states N        stop after N distinct states (default ${DEFAULT_EXPLORE_OPTIONS.maxStates})
   --time-limit S        stop after S seconds of wall time
   --proposers N --acceptors N --learners N --clients N --values N --barriers N
+  --reconfigure         one membership change, asked at any point: the highest acceptor replaced
+                        by a spare (adds one acceptor slot)
   --reorder N           deliveries out of send order allowed per path (default: unlimited, every order)
   --loss N --dup N --crash N   fault budgets over a whole path (default 1 each)
   --crash-groups G,G    groups a crash may hit (default acceptors,proposers)
@@ -57,6 +59,7 @@ function parse(argv: string[]): Partial<ExploreOptions> {
     else if (flag === '--self-delay') o.selfImmediate = false;
     else if (flag === '--warmup') o.warmup = value() as 'leader' | 'none';
     else if (flag === '--search') o.search = value() as 'dfs' | 'bfs';
+    else if (flag === '--reconfigure') Object.assign(o, { spares: 1, reconfigurations: 1 });
     else if (flag === '--help' || flag === '-h') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown flag ${flag}\n${USAGE}`);
   }
@@ -71,7 +74,8 @@ try {
   process.exit(2);
 }
 const c = { ...DEFAULT_EXPLORE_OPTIONS, ...options };
-console.log(`exploring ${c.proposers}P ${c.acceptors}A ${c.learners}L ${c.clients}C, ${c.values} values, depth ${c.depth} ${c.depthCounts}, ` +
+console.log(`exploring ${c.proposers}P ${c.acceptors}A${c.spares ? ` (+${c.spares} spare)` : ''} ${c.learners}L ${c.clients}C, ${c.values} values, ` +
+  `${c.reconfigurations ? `${c.reconfigurations} membership change, ` : ''}depth ${c.depth} ${c.depthCounts}, ` +
   `budgets reorder ${c.reorder} loss ${c.loss} dup ${c.dup} crash ${c.crash} (${c.crashGroups.join(',')}), ticks ${c.maxTicks} (${c.tickPolicy}), ` +
   `batchMaxBytes ${c.batchMaxBytes}, ${c.trim ? 'trim keeping 1' : 'no trim'}, eager [${c.eager.join(',')}], ${c.search}`);
 const result = explore({ ...options, progress: (line) => console.log(line) });
@@ -83,6 +87,7 @@ const secs = result.elapsedMs / 1000;
 console.log(`\nwarm-up ${result.warmupSteps} steps; depth reached ${result.depthReached}; ${result.transitions} transitions; ` +
   `${secs.toFixed(1)} s (${Math.round(result.states / Math.max(secs, 0.001))} states/s); ` +
   `most values delivered ${result.maxDelivered}; ${result.trimmedStates} states with a trimmed acceptor` +
+  (c.reconfigurations ? `, ${result.reconfiguredStates} past the membership change` : '') +
   (result.stoppedBy ? `; stopped early by ${result.stoppedBy}` : ''));
 console.log(`explored ${result.states} states, ${result.violations} violations`);
 process.exitCode = result.violations ? 1 : 0;

@@ -14,6 +14,14 @@ export interface ExploreOptions {
   values: number;
   /** Read barriers asked in all, barrier i by client i % clients, each checked against what was decided when it was asked. */
   barriers: number;
+  /** Acceptor slots beyond `acceptors` that do not vote at first (spares). */
+  spares: number;
+  /**
+   * Membership changes asked (0 or 1): the highest voting acceptor is replaced by the first spare,
+   * asked once, at any point of a schedule, through proposer 0 (a request that travels, can be
+   * lost, duplicated or reach a proposer that does not lead). Free, like submissions.
+   */
+  reconfigurations: number;
   /** Most actions after the warm-up. */
   depth: number;
   /**
@@ -73,7 +81,7 @@ export interface ExploreOptions {
 }
 
 export const DEFAULT_EXPLORE_OPTIONS: ExploreOptions = {
-  proposers: 2, acceptors: 3, learners: 1, clients: 1, values: 2, barriers: 0,
+  proposers: 2, acceptors: 3, learners: 1, clients: 1, values: 2, barriers: 0, spares: 0, reconfigurations: 0,
   depth: 12, depthCounts: 'actions', maxPathLength: 300, maxStates: 2_000_000, reorder: Infinity,
   loss: 1, dup: 1, crash: 1, crashGroups: ['acceptors', 'proposers'],
   batchMaxBytes: 80, batchMaxValues: 1, trim: true,
@@ -87,7 +95,7 @@ export const DEFAULT_EXPLORE_OPTIONS: ExploreOptions = {
 /** Protocol timing scaled to the explorer's clock: every timer fires within a few advances. */
 export function protocolOptionsFor(o: ExploreOptions): ResolvedOptions {
   return resolveOptions({
-    proposers: o.proposers, acceptors: o.acceptors,
+    proposers: o.proposers, acceptors: o.acceptors + o.spares, initialAcceptors: Array.from({ length: o.acceptors }, (_, i) => i),
     batchMaxBytes: o.batchMaxBytes, batchMaxValues: o.batchMaxValues,
     window: 4,
     // Heartbeats (and learners' progress reports, every 5 heartbeat intervals) go out at every advance.

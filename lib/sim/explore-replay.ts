@@ -34,6 +34,7 @@ export function describeAction(a: Action): string {
     case 'advance': return 'advance';
     case 'submit': return `submit by clients/${a.client}`;
     case 'barrier': return `read barrier by clients/${a.client}`;
+    case 'reconfigure': return 'membership change asked by proposers/0';
     case 'crash': return `crash ${a.group}/${a.id}`;
   }
 }

@@ -30,6 +30,8 @@ export interface ExploreResult {
   /** Most values delivered in any state, and states in which an acceptor had trimmed. */
   maxDelivered: number;
   trimmedStates: number;
+  /** States in which some proposer's log had crossed the membership change's stop-sign. */
+  reconfiguredStates: number;
   reports: ViolationReport[];
 }
 
@@ -51,7 +53,7 @@ export function explore(partial: Partial<ExploreOptions> = {}): ExploreResult {
     states: search.seen.size, transitions: search.transitions, violations: search.violations, depthReached: search.depthReached,
     elapsedMs: Date.now() - started,
     ...(search.stoppedBy ? { stoppedBy: search.stoppedBy } : {}),
-    warmupSteps: warmup.length, maxDelivered: search.maxDelivered, trimmedStates: search.trimmedStates, reports: search.reports,
+    warmupSteps: warmup.length, maxDelivered: search.maxDelivered, trimmedStates: search.trimmedStates, reconfiguredStates: search.reconfiguredStates, reports: search.reports,
   };
 }
 
@@ -75,7 +77,7 @@ function warmUp(root: World, config: ExploreOptions): Action[] {
 function costOf(a: Action, oldest: string | undefined, choices: boolean): number {
   if (!choices) return 1;
   if (a.kind === 'deliver') return a.key === oldest ? 0 : 1;
-  return a.kind === 'submit' || a.kind === 'barrier' || a.kind === 'advance' ? 0 : 1;
+  return a.kind === 'submit' || a.kind === 'barrier' || a.kind === 'reconfigure' || a.kind === 'advance' ? 0 : 1;
 }
 
 class Search {
@@ -87,6 +89,7 @@ class Search {
   depthReached = 0;
   maxDelivered: number;
   trimmedStates = 0;
+  reconfiguredStates = 0;
   stoppedBy: ExploreResult['stoppedBy'];
   private lastProgress: number;
   private readonly choices: boolean;
@@ -145,6 +148,7 @@ class Search {
     if (before === undefined) {
       if (w.delivered > this.maxDelivered) this.maxDelivered = w.delivered;
       if (w.anyTrimmed) this.trimmedStates++;
+      if (w.anyReconfigured) this.reconfiguredStates++;
     }
     this.seen.set(h, left);
     return left > 0 || expandAtZero || this.choices;

@@ -154,7 +154,7 @@ function stallSchedule(rng: Rng, nodes: NodeRef[], until: number): Fault[] {
   return faults;
 }
 
-function shuffle<T>(rng: Rng, items: T[]): T[] {
+export function shuffle<T>(rng: Rng, items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [items[i], items[j]] = [items[j]!, items[i]!];

@@ -17,6 +17,8 @@
 import { type Ballot, compareBallots, formatBallot } from '../protocol/ballot.js';
 import { type Batch, type Payload, SESSION_EXPIRED } from '../protocol/messages.js';
 import type { Delivery } from '../protocol/learner.js';
+import { type Membership, epochOf } from '../protocol/membership.js';
+import { ChosenValues } from './chosen-values.js';
 
 /**
  * A read barrier's answer (`who` asked it when `required` values were known decided): every value
@@ -43,6 +45,8 @@ interface Entry {
 }
 
 const key = (client: number, seq: number): string => `${client}:${seq}`;
+/** Acceptors promise per epoch (see acceptor-state.ts): monotonic within each. */
+const perEpoch = (acceptor: string, ballot: Ballot): string => (epochOf(ballot) === 0 ? acceptor : `${acceptor} (epoch ${epochOf(ballot)})`);
 
 function sameValue(a: Payload, b: Payload): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
@@ -53,17 +57,12 @@ export function sameBatch(a: Batch, b: Batch): boolean {
   return a.length === b.length && a.every((s, i) => s.client === b[i]!.client && s.seq === b[i]!.seq && sameValue(s.value, b[i]!.value));
 }
 
-const showBatch = (b: Batch): string =>
+export const showBatch = (b: Batch): string =>
   b.length === 0 ? 'no-op' : b.slice(0, 4).map((s) => `${s.client % 2 ** 32}:${s.seq}`).join(',') + (b.length > 4 ? `,+${b.length - 4}` : '');
 
 export interface CheckerSettings {
-  /** Acceptors that make a value chosen; without it, chosen values are not tracked. */
-  phase2Quorum?: number;
-}
-
-interface BallotVotes {
-  batch: Batch | undefined;
-  acceptors: Set<number>;
+  /** Epoch 0's acceptors and quorums; without it, chosen values are not tracked. */
+  membership?: Membership;
 }
 
 export class InvariantChecker {
@@ -77,12 +76,12 @@ export class InvariantChecker {
   /** Highest ballot each acceptor (by name, across restarts) promised or accepted in what it sent or synced. */
   private readonly acceptorHigh = new Map<string, Ballot>();
   private readonly acceptorDisk = new Map<string, Ballot>();
-  /** Per instance, per ballot: the batch proposed and the acceptors that said they accepted it. */
-  private readonly ballots = new Map<number, Map<string, BallotVotes>>();
-  /** The batch chosen at each instance, and its (client, seq) set, built lazily. */
-  private readonly chosen = new Map<number, { batch: Batch; ballot: Ballot; keys?: Map<string, Payload> }>();
+  /** What the acceptors chose, per instance and epoch (when tracked). */
+  readonly chosen: ChosenValues | undefined;
 
-  constructor(private readonly settings: CheckerSettings = {}) {}
+  constructor(settings: CheckerSettings = {}) {
+    this.chosen = settings.membership && new ChosenValues(settings.membership);
+  }
 
   submit(client: number, seq: number, value: Payload): void {
     const k = key(client, seq);
@@ -100,6 +99,7 @@ export class InvariantChecker {
    * incarnation. (Not compared with its disk: a held answer leaves after writes made after it.)
    */
   acceptorSent(acceptor: string, what: string, ballot: Ballot): void {
+    acceptor = perEpoch(acceptor, ballot);
     const floor = this.acceptorHigh.get(acceptor);
     const sent = floor;
     if (floor && compareBallots(ballot, floor) < 0) {
@@ -111,6 +111,7 @@ export class InvariantChecker {
 
   /** Acceptor `acceptor`'s write at `ballot` reached its disk: writes never go below earlier ones. */
   acceptorSynced(acceptor: string, what: string, ballot: Ballot): void {
+    acceptor = perEpoch(acceptor, ballot);
     const disk = this.acceptorDisk.get(acceptor);
     if (disk && compareBallots(ballot, disk) < 0) {
       throw new InvariantViolation('acceptor-monotonic',
@@ -119,52 +120,24 @@ export class InvariantChecker {
     if (!disk || compareBallots(ballot, disk) > 0) this.acceptorDisk.set(acceptor, ballot);
   }
 
-  private votesAt(instance: number, ballot: Ballot): BallotVotes {
-    let perBallot = this.ballots.get(instance);
-    if (!perBallot) this.ballots.set(instance, (perBallot = new Map()));
-    const b = `${ballot.round}:${ballot.node}`;
-    let votes = perBallot.get(b);
-    if (!votes) perBallot.set(b, (votes = { batch: undefined, acceptors: new Set() }));
-    return votes;
-  }
-
   /** An acceptor took `batch` at (instance, ballot) into its state. */
   accepting(instance: number, ballot: Ballot, batch: Batch): void {
-    const votes = this.votesAt(instance, ballot);
-    if (votes.batch === undefined) votes.batch = batch;
-    else if (votes.batch !== batch && !sameBatch(votes.batch, batch)) {
-      throw new InvariantViolation('ballot-unique', `ballot ${formatBallot(ballot)} carries [${showBatch(votes.batch)}] and ` +
-        `[${showBatch(batch)}] at instance ${instance}`);
-    }
+    this.chosen?.accepting(instance, ballot, batch);
   }
 
   /** Acceptor `acceptor` told the others it accepted (instance, ballot). */
   vote(instance: number, ballot: Ballot, acceptor: number): void {
-    if (this.settings.phase2Quorum === undefined) return;
-    const votes = this.votesAt(instance, ballot);
-    if (votes.acceptors.has(acceptor)) return;
-    votes.acceptors.add(acceptor);
-    if (votes.acceptors.size !== this.settings.phase2Quorum) return;
-    if (votes.batch === undefined) {
-      throw new InvariantViolation('chosen', `acceptor ${acceptor} voted for ballot ${formatBallot(ballot)} at instance ${instance} ` +
-        'without accepting any batch there');
-    }
-    const earlier = this.chosen.get(instance);
-    if (earlier && !sameBatch(earlier.batch, votes.batch)) {
-      throw new InvariantViolation('chosen', `instance ${instance}: [${showBatch(votes.batch)}] chosen at ballot ` +
-        `${formatBallot(ballot)} after [${showBatch(earlier.batch)}] was chosen at ${formatBallot(earlier.ballot)}`);
-    }
-    if (!earlier) this.chosen.set(instance, { batch: votes.batch, ballot });
+    this.chosen?.vote(instance, ballot, acceptor);
   }
 
   chosenAt(instance: number): Batch | undefined {
-    return this.chosen.get(instance)?.batch;
+    return this.chosen?.chosenAt(instance)?.batch;
   }
 
   /** A proposer's embedded learner (or any learner with a retained log) decided `batch` at `instance`. */
   decided(who: string, instance: number, batch: Batch): void {
-    if (this.settings.phase2Quorum === undefined) return;
-    const chosen = this.chosen.get(instance);
+    if (!this.chosen) return;
+    const chosen = this.chosen.chosenAt(instance);
     if (!chosen) throw new InvariantViolation('agreement', `${who} decided [${showBatch(batch)}] at instance ${instance}, where nothing was chosen`);
     if (chosen.batch !== batch && !sameBatch(chosen.batch, batch)) {
       throw new InvariantViolation('agreement', `${who} decided [${showBatch(batch)}] at instance ${instance}, ` +
@@ -173,8 +146,8 @@ export class InvariantChecker {
   }
 
   private checkDeliveryChosen(learner: string, d: Delivery): void {
-    if (this.settings.phase2Quorum === undefined) return;
-    const chosen = this.chosen.get(d.instance);
+    if (!this.chosen) return;
+    const chosen = this.chosen.chosenAt(d.instance);
     if (!chosen) {
       throw new InvariantViolation('agreement', `${learner} delivered ${key(d.client, d.seq)} from instance ${d.instance}, where nothing was chosen`);
     }

@@ -7,6 +7,8 @@ export interface SeedsSummary {
   seeds: number;
   delivered: number;
   events: number;
+  /** Membership changes that took effect, over all seeds. */
+  epochs: number;
   failures: { seed: number; violation: string }[];
   elapsedMs: number;
 }
@@ -21,12 +23,13 @@ export interface RunSeedsOptions {
 
 export function runSeeds(o: RunSeedsOptions): SeedsSummary {
   const started = Date.now();
-  const summary: SeedsSummary = { seeds: 0, delivered: 0, events: 0, failures: [], elapsedMs: 0 };
+  const summary: SeedsSummary = { seeds: 0, delivered: 0, events: 0, epochs: 0, failures: [], elapsedMs: 0 };
   for (let seed = o.from; seed < o.from + o.count; seed++) {
     const result = new Simulation(scenarioFromSeed(seed, o.mix)).run();
     summary.seeds++;
     summary.delivered += result.delivered;
     summary.events += result.events;
+    summary.epochs += result.epochs;
     if (!result.ok) {
       summary.failures.push({ seed, violation: result.violation!.message });
       o.print?.(`seed ${seed} FAILED ${result.violation!.message}  (replay: npm run sim -- --seed ${seed}${o.mix ? ` --mix ${o.mix}` : ''})`);
@@ -34,7 +37,7 @@ export function runSeeds(o: RunSeedsOptions): SeedsSummary {
     }
   }
   summary.elapsedMs = Date.now() - started;
-  o.print?.(`sim: ${summary.seeds} seeds, ${summary.delivered} values delivered, ${summary.events} events, ` +
+  o.print?.(`sim: ${summary.seeds} seeds, ${summary.delivered} values delivered, ${summary.epochs} membership changes, ${summary.events} events, ` +
     `${summary.failures.length} violations, ${(summary.elapsedMs / 1000).toFixed(1)} s`);
   if (summary.failures.length) {
     const byInvariant = new Map<string, number[]>();
@@ -70,7 +73,7 @@ export function runScenarioReport(scenario: Scenario, o: RunOneOptions): boolean
     ...(o.trace ? { trace: o.print } : {}), ...(o.historySize ? { historySize: o.historySize } : {}), quiet: o.quiet ?? false,
   }).run();
   if (result.ok) {
-    o.print(`ok: ${result.delivered} values delivered (${result.submitted} submitted), ${result.events} events, ${result.virtualMs} virtual ms`);
+    o.print(`ok: ${result.delivered} values delivered (${result.submitted} submitted), ${result.epochs} membership changes, ${result.events} events, ${result.virtualMs} virtual ms`);
     return true;
   }
   o.print(`VIOLATION ${result.violation!.message}`);

@@ -9,6 +9,7 @@ import type { ProtocolOptions } from '../protocol/options.js';
 import { drawFaults } from './fault-schedule.js';
 import { type NodeRef, nodeName } from './node-ref.js';
 import { Rng } from './rng.js';
+import { drawMembership } from './membership-draws.js';
 import { drawClocks, drawNetwork, drawProtocol, drawSessions, drawShape, livenessBudgetMs } from './scenario-draws.js';
 
 export { type NodeRef, nodeName } from './node-ref.js';
@@ -56,6 +57,23 @@ export type Fault =
   /** The node's event loop is blocked: it does nothing, then processes everything queued. */
   | { kind: 'stall'; at: number; forMs: number; node: NodeRef };
 
+/**
+ * One membership change the run asks for: the acceptors (slot ids) of the next epoch and its
+ * quorums (absent: majorities), from `at` on or once the change before it holds.
+ */
+export interface Reconfiguration {
+  at: number;
+  acceptors: number[];
+  phase1Quorum?: number;
+  phase2Quorum?: number;
+  /**
+   * Another proposer asks for the same epoch at the same time with the same acceptors but
+   * majority quorums (only for flexible ones, which are never less live): two stop-signs race,
+   * the log decides which holds.
+   */
+  rival?: boolean;
+}
+
 /** How one node perceives time: it ticks every `tickMs` (real), and its clock reads `offsetMs + rate × t`. */
 export interface NodeClock {
   tickMs: number;
@@ -87,6 +105,12 @@ export interface Scenario {
    * Drawn from the seed apart from the rest (only with trimming); absent: none.
    */
   learnerState?: { every: number; padding: number; wipe: number; lag?: number };
+  /**
+   * Membership changes, in order (see membership-draws.ts; epoch 0 is `protocol.initialAcceptors`).
+   * The run asks each through a live proposer of the epoch before, again every `clientRetryMs`
+   * until it holds. Absent: the acceptors never change.
+   */
+  reconfigurations?: Reconfiguration[];
   /** Largest value drawn, in bytes (always fits `batchMaxBytes`). */
   maxValueBytes: number;
   submitUntilMs: number;
@@ -109,7 +133,7 @@ export interface Scenario {
 }
 
 export function quorumsOf(s: Scenario): { q1: number; q2: number } {
-  const majority = Math.floor(s.shape.acceptors / 2) + 1;
+  const majority = Math.floor((s.protocol.initialAcceptors?.length ?? s.shape.acceptors) / 2) + 1;
   return { q1: s.protocol.phase1Quorum ?? majority, q2: s.protocol.phase2Quorum ?? majority };
 }
 
@@ -192,6 +216,7 @@ export function scenarioFromSeed(seed: number, mixOverride?: FaultMix): Scenario
     acceptorStorage: { sync: 'synced', fsyncMs: rng.pick([0, 1, 5]) },
   };
   drawLearnerState(scenario); // after every other draw, from its own stream: no other draw changed
+  drawMembership(scenario); // likewise
   return scenario;
 }
 
@@ -215,7 +240,9 @@ export function describeScenario(s: Scenario): string {
     `seed ${s.seed} (${s.mix}): ${s.shape.proposers}P ${s.shape.acceptors}A ${s.shape.learners}L ${s.shape.clients}C, ` +
       `q1 ${q1} q2 ${q2}, ${s.valuesPerClient} values/client (up to ${s.maxValueBytes} B) until ${s.submitUntilMs} ms` +
       (s.barriersPerClient ? `, ${s.barriersPerClient} read barriers/client` : '') +
-      (s.transfers ? `, ${s.transfers} leadership transfers` : ''),
+      (s.transfers ? `, ${s.transfers} leadership transfers` : '') +
+      (s.reconfigurations ? `\n  membership: epoch 0 acceptors ${s.protocol.initialAcceptors?.join(',')}; then ` +
+        s.reconfigurations.map((r) => `${r.acceptors.join(',')}${r.phase1Quorum ? ` (q1 ${r.phase1Quorum} q2 ${r.phase2Quorum})` : ''} at ${r.at} ms`).join('; ') : ''),
     `  protocol: window ${p.window}, batchMaxValues ${p.batchMaxValues}, batchMaxBytes ${p.batchMaxBytes}, ` +
       `catchupMaxInstances ${p.catchupMaxInstances}, ` +
       (p.trimAfterLearners ? `trim keeping ${p.trimKeepInstances} instances` : 'no trimming') +

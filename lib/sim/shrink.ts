@@ -91,6 +91,12 @@ function* candidates(s: Scenario): Generator<Candidate> {
     yield ['ideal clocks', c];
   }
   if (s.transfers) yield ['no leadership transfers', { ...clone(s), transfers: 0 }];
+  if (s.reconfigurations?.length) {
+    yield ['one membership change less', { ...clone(s), reconfigurations: s.reconfigurations.slice(0, -1) }];
+    const c = clone(s);
+    delete c.reconfigurations;
+    yield ['no membership change', c];
+  }
   if (s.learnerState) {
     const c = clone(s);
     delete c.learnerState;

@@ -18,6 +18,7 @@ export type SimEvent =
   | { time: number; order: number; kind: 'submit'; slot: Slot; value: Payload }
   | { time: number; order: number; kind: 'barrier'; slot: Slot }
   | { time: number; order: number; kind: 'transfer'; pick: number }
+  | { time: number; order: number; kind: 'reconfigure' }
   | { time: number; order: number; kind: 'fault-start'; fault: Fault }
   | { time: number; order: number; kind: 'fault-end'; fault: Fault }
   | { time: number; order: number; kind: 'restart'; slot: Slot }

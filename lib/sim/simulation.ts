@@ -16,6 +16,7 @@ import type { Payload } from '../protocol/messages.js';
 import type { Ready, Role } from '../protocol/role.js';
 import { type HostStorage, RoleHost } from '../runtime/role-host.js';
 import { resolveOptions } from '../protocol/options.js';
+import { initialMembership } from '../protocol/membership.js';
 import { Acceptor, EMPTY_ACCEPTOR_STATE } from '../protocol/acceptor.js';
 import { Learner } from '../protocol/learner.js';
 import { Proposer } from '../protocol/proposer.js';
@@ -28,6 +29,7 @@ import { Rng } from './rng.js';
 import { type Scenario, barrierTimes, nodeName, transferTimes } from './scenario.js';
 import { SimClient } from './sim-client.js';
 import { SimApps } from './sim-app.js';
+import { SimReconfigurations } from './sim-reconfigure.js';
 import { SimContext, type SimEvent } from './sim-context.js';
 import { SimNodes, type Slot, isStalled, localNow } from './slots.js';
 import { EventHistory } from './trace.js';
@@ -46,6 +48,8 @@ export interface SimResult {
   submitted: number;
   events: number;
   virtualMs: number;
+  /** Membership changes that took effect (epochs after 0 the acceptors chose). */
+  epochs: number;
 }
 
 export interface SimOptions {
@@ -69,6 +73,7 @@ export class Simulation {
   private readonly faults: FaultInjector;
   /** Applications above the learners, when the scenario keeps application state. */
   private readonly apps: SimApps | undefined;
+  private readonly reconfigurations: SimReconfigurations;
   private incarnations = 0;
   private submitted = 0;
   private events = 0;
@@ -76,7 +81,7 @@ export class Simulation {
 
   constructor(readonly scenario: Scenario, private readonly simOptions: SimOptions = {}) {
     const options = resolveOptions(scenario.protocol);
-    this.checker = new InvariantChecker({ phase2Quorum: options.phase2Quorum });
+    this.checker = new InvariantChecker({ membership: initialMembership(options) });
     this.history = new EventHistory(simOptions.historySize ?? 60, simOptions.trace);
     this.ctx = new SimContext(scenario, options, new Rng(scenario.seed ^ 0x5eed), this.checker, this.history);
     this.nodes = new SimNodes(scenario);
@@ -84,6 +89,7 @@ export class Simulation {
     this.network = new SimNetwork(this.ctx, this.nodes, links, simOptions.codec ?? REAL_CODEC);
     this.disks = new AcceptorDisks(this.ctx);
     this.apps = scenario.learnerState && options.stateSnapshots ? new SimApps(this.checker, scenario) : undefined;
+    this.reconfigurations = new SimReconfigurations(this.ctx, this.nodes, scenario.reconfigurations ?? []);
     this.faults = new FaultInjector(this.ctx, this.nodes, links, { boot: (slot) => this.boot(slot), step: (e) => this.step(e) });
     for (const slot of this.nodes.all) this.boot(slot);
   }
@@ -112,6 +118,7 @@ export class Simulation {
       submitted: this.submitted,
       events: this.events,
       virtualMs: Math.round(this.ctx.now),
+      epochs: (this.checker.chosen?.epochs ?? 1) - 1,
     };
   }
 
@@ -130,6 +137,7 @@ export class Simulation {
       for (const time of barriers[slot.id] ?? []) queue.push({ time, kind: 'barrier', slot });
     }
     for (const t of transferTimes(s)) queue.push({ time: t.at, kind: 'transfer', pick: t.pick });
+    this.reconfigurations.start();
     for (const fault of s.faults) {
       // Faults due after healing are dropped, but for those that outlast it by design.
       if (fault.at < s.healAtMs || (fault.kind === 'crash' && fault.downMs === null) ||
@@ -218,6 +226,7 @@ export class Simulation {
         return;
       }
       case 'transfer': return this.transfer(e.pick);
+      case 'reconfigure': return this.reconfigurations.step();
       case 'barrier': {
         const client = e.slot.client;
         if (!client || !e.slot.host) return;
@@ -236,7 +245,7 @@ export class Simulation {
       case 'unstall': return this.faults.unstall(e.slot, e.incarnation);
       case 'heal': return this.faults.heal();
       case 'check-liveness':
-        if (checkLiveness(this.ctx, this.nodes)) this.finished = true;
+        if (checkLiveness(this.ctx, this.nodes, this.reconfigurations.describe())) this.finished = true;
         return;
     }
   }

@@ -45,9 +45,9 @@ export class WorldState implements VoteRecords {
   lastKey: (number | undefined)[] = [];
   /** Per acceptor: what its disk holds. */
   disks: AcceptorState[] = [];
-  floors: Ballot[] = [];
+  floors: Ballot[][] = [];
   votes = new Map<string, VoteTally>();
-  chosen = new Map<number, string>();
+  chosen = new Map<string, string>();
   checker = new InvariantChecker();
   packets: Packet[] = [];
   now = 0;
@@ -56,6 +56,8 @@ export class WorldState implements VoteRecords {
   nextValueOf: number[] = [];
   /** Read barriers asked so far, and per token the least position its answer must carry. */
   barriersAsked = 0;
+  /** Membership changes asked so far (at most `reconfigurations`). */
+  reconfigurationsAsked = 0;
   barrierRequired = new Map<string, number>();
   budget = { loss: 0, dup: 0, crash: 0, ticks: 0, reorder: 0 };
   /** Trace lines of the current action (replays only). */
@@ -108,7 +110,7 @@ export class WorldState implements VoteRecords {
   /** Canonical hash of everything that can influence the future. */
   hash(): string {
     const out: string[] = [`t${this.now};b${this.budget.loss},${this.budget.dup},${this.budget.crash},${this.budget.ticks},${this.budget.reorder};`];
-    out.push(`i${this.incarnations};s${this.nextValueOf.join(',')};r${this.barriersAsked};`);
+    out.push(`i${this.incarnations};s${this.nextValueOf.join(',')};r${this.barriersAsked};m${this.reconfigurationsAsked};`);
     serialize(this.barrierRequired, out);
     for (const group of GROUP_ORDER) {
       const nodes = this[group] as Role[];
@@ -150,6 +152,11 @@ export class WorldState implements VoteRecords {
   /** Values delivered in the reference order so far. */
   get delivered(): number {
     return this.checker.reference.length;
+  }
+
+  /** Some proposer's log crossed a stop-sign (the membership change took effect there). */
+  get anyReconfigured(): boolean {
+    return this.proposers.some((p) => p.learner.membership.epoch > 0);
   }
 
   get anyTrimmed(): boolean {

@@ -20,6 +20,7 @@ import { messageText, packetKey } from './canonical-text.js';
 import { markShared } from './deep-clone.js';
 import { type ExploreOptions, protocolOptionsFor } from './explore-options.js';
 import { checkAcceptorAnswers } from './explore-invariants.js';
+import { type Membership, initialMembership, resolveMembership } from '../protocol/membership.js';
 import { InvariantViolation, checkBarrierAnswer } from './invariants.js';
 import { formatMessage } from './trace.js';
 import { type Packet, WorldState } from './world-state.js';
@@ -31,6 +32,7 @@ export type Action =
   | { readonly kind: 'advance' }
   | { readonly kind: 'submit'; readonly client: number }
   | { readonly kind: 'barrier'; readonly client: number }
+  | { readonly kind: 'reconfigure' }
   | { readonly kind: 'crash'; readonly group: Group; readonly id: number };
 
 /**
@@ -68,9 +70,9 @@ export class World extends WorldState {
     markShared(options);
     const w = new World(options, config);
     for (let id = 0; id < config.proposers; id++) w.proposers.push(w.bootProposer(id));
-    for (let id = 0; id < config.acceptors; id++) {
+    for (let id = 0; id < config.acceptors + config.spares; id++) {
       w.disks.push(EMPTY_ACCEPTOR_STATE);
-      w.floors.push(ZERO_BALLOT);
+      w.floors.push([ZERO_BALLOT]);
       w.acceptors.push(w.bootAcceptor(id));
     }
     for (let id = 0; id < config.learners; id++) w.learners.push(w.bootLearner(id));
@@ -120,6 +122,7 @@ export class World extends WorldState {
     const acts: Action[] = (this.budget.reorder > 0 ? keys : keys.slice(0, 1)).map((key) => ({ kind: 'deliver', key }));
     for (let c = 0; c < this.clients.length; c++) if (this.valueFor(c) !== undefined) acts.push({ kind: 'submit', client: c });
     if (this.barriersAsked < this.config.barriers) acts.push({ kind: 'barrier', client: this.barriersAsked % this.clients.length });
+    if (this.reconfigurationsAsked < this.config.reconfigurations && this.proposers[0]) acts.push({ kind: 'reconfigure' });
     if (this.budget.ticks > 0 && (this.config.tickPolicy === 'always' || this.packets.length === 0)) acts.push({ kind: 'advance' });
     if (this.budget.loss > 0) for (const key of keys) acts.push({ kind: 'drop', key });
     if (this.budget.dup > 0) for (const key of keys) acts.push({ kind: 'dup', key });
@@ -174,6 +177,7 @@ export class World extends WorldState {
         return this.tickAll();
       case 'submit': return this.submit(a.client);
       case 'barrier': return this.askBarrier(a.client);
+      case 'reconfigure': return this.askReconfiguration();
       case 'crash':
         this.budget.crash--;
         return this.crash(a.group, a.id);
@@ -190,6 +194,26 @@ export class World extends WorldState {
     this.submittedValues++;
     this.note(`clients/${c} submits ${value} (seq ${seq})`);
     this.afterStep('clients', c);
+  }
+
+  /** Replace the highest voting acceptor by the first spare (see `ExploreOptions.reconfigurations`). */
+  private askReconfiguration(): void {
+    this.reconfigurationsAsked++;
+    const request = this.replacement();
+    (this.own('proposers', 0) as Proposer).requestReconfiguration(request);
+    this.note(`proposers/0 asks for acceptors ${request.acceptors.join(',')}`);
+    this.afterStep('proposers', 0);
+  }
+
+  /** The one membership change the explorer asks for: the highest voting acceptor replaced by the first spare. */
+  private replacement(): { acceptors: number[] } {
+    const n = this.config.acceptors;
+    return { acceptors: [...Array.from({ length: n - 1 }, (_, i) => i), n] };
+  }
+
+  /** Epoch 0's members, and epoch 1's: the replacement's (with majorities); nothing else is ever asked. */
+  private membershipOf(epoch: number): Membership {
+    return epoch === 0 ? initialMembership(this.options) : resolveMembership(this.replacement(), this.options.acceptors, epoch);
   }
 
   /** A read barrier: its answer must cover every value any learner (embedded ones too) has delivered by now. */
@@ -246,14 +270,14 @@ export class World extends WorldState {
 
   private deliver(p: Packet): void {
     const node = this.own(p.group, p.member);
-    let floor: Ballot | undefined;
+    let floor: Ballot[] | undefined;
     if (p.group === 'acceptors') floor = this.floors[p.member]!;
     node.handle(p.message, this.now);
     this.afterStep(p.group, p.member, p.message, floor);
   }
 
   /** What a node's step produced: checked, written to its disk, and sent. */
-  private afterStep(group: Group, id: number, handled?: Message, floor?: Ballot): void {
+  private afterStep(group: Group, id: number, handled?: Message, floor?: Ballot[]): void {
     const node = this.node(group, id)!;
     const name = `${group}/${id}`;
     const ready = node.takeReady();
@@ -266,7 +290,7 @@ export class World extends WorldState {
     if (group === 'clients') this.observeClient(id, (node as Client).session, ready);
     if (group === 'acceptors') {
       this.disks[id] = applyAcceptorRecords(this.disks[id]!, ready.writes);
-      checkAcceptorAnswers(this, this.options.phase2Quorum, id, ready.messages, handled, floor ?? this.floors[id]!);
+      checkAcceptorAnswers(this, (epoch) => this.membershipOf(epoch), id, ready.messages, handled, floor ?? this.floors[id]!);
     }
     for (const o of ready.messages) this.route(name, group, id, o);
   }

@@ -7,7 +7,7 @@
  *  frame  := bodyLength u32 | crc32(bodyLength bytes) u32 | crc32(body) u32 | body
  *  body   := 1 promise  round u64 node u64
  *          | 2 accept   instance u64 round u64 node u64 count u32 submission*count
- *          | 4 trim     instance u64 position u64 count u32 clientMark*count
+ *          | 4 trim     instance u64 position u64 count u32 clientMark*count [epoch acceptors q1 q2: u64 each]
  *  submission := client u64 | seq u64 | kind u8 (0 UTF-8, 1 bytes, 2 UTF-16LE) | length u32 | bytes
  *  clientMark := client u64 | low u64 | count u32 | above u64*count
  * ```
@@ -120,7 +120,8 @@ function encodePromise(r: Extract<AcceptorRecord, { kind: 'promise' }>): Buffer 
 
 function encodeTrim(r: Extract<AcceptorRecord, { kind: 'trim' }>): Buffer {
   const { instance, position, nextClient, clients } = r.snapshot;
-  let bodyBytes = 1 + 24 + 4;
+  const membership = r.snapshot.membership;
+  let bodyBytes = 1 + 24 + 4 + (membership ? 32 : 0);
   for (const c of clients) bodyBytes += 28 + 8 * c.above.length;
   let [frame, at] = newFrame(bodyBytes);
   frame[at++] = TRIM;
@@ -135,6 +136,7 @@ function encodeTrim(r: Extract<AcceptorRecord, { kind: 'trim' }>): Buffer {
     frame.writeUInt32LE(c.above.length, at); at += 4;
     for (const seq of c.above) at = writeU64(frame, seq, at);
   }
+  if (membership) for (const v of [membership.epoch, membership.acceptors, membership.phase1Quorum, membership.phase2Quorum]) at = writeU64(frame, v, at);
   writeFrameHeader(frame, bodyBytes);
   return frame;
 }
@@ -263,7 +265,10 @@ function decodeTrim(c: Cursor): AcceptorRecord {
     for (let k = 0; k < n; k++) above[k] = u64(c);
     clients[i] = { client, low, above, active };
   }
-  return { kind: 'trim', snapshot: { instance, position, nextClient, clients } };
+  // A snapshot of a later epoch ends with its membership (epoch 0's is left out).
+  if (c.at === c.body.length) return { kind: 'trim', snapshot: { instance, position, nextClient, clients } };
+  const membership = { epoch: u64(c), acceptors: u64(c), phase1Quorum: u64(c), phase2Quorum: u64(c) };
+  return { kind: 'trim', snapshot: { instance, position, nextClient, clients, membership } };
 }
 
 function decodeAccept(c: Cursor): AcceptorRecord {

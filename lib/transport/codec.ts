@@ -37,8 +37,8 @@ import { decodeMessage, encodeMessage } from './wire-messages.js';
 
 export { EncodeError, MAX_COMMIT_ENTRIES };
 
-/** 2: client sessions (registered, session-expired notices), alive, promise answer ids, snapshot parts. 3: read barriers, leadership transfer. */
-export const FRAME_VERSION = 4;
+/** 2: client sessions (registered, session-expired notices), alive, promise answer ids, snapshot parts. 3: read barriers, leadership transfer. 4: application state. 5: epochs (decided entries, snapshot memberships). */
+export const FRAME_VERSION = 5;
 const MAGIC_0 = 0x50; // 'P'
 const MAGIC_1 = 0x58; // 'X'
 const FLAG_HMAC = 1;

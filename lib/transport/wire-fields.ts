@@ -4,6 +4,7 @@
  * values, commit notice runs, phase-1 and decided entries, snapshot parts, and the JSON fallback.
  * Each writer sits next to the reader that undoes it.
  */
+import type { Membership } from '../protocol/membership.js';
 import { parseWithBytes, stringifyWithBytes } from './json-bytes.js';
 import type {
   AcceptedEntry, Batch, ClientMark, CommitNotice, DecidedEntry, Destination, Group, Message, SnapshotPart, Submission,
@@ -220,11 +221,12 @@ export function readAcceptedEntries(r: Reader): AcceptedEntry[] {
   return entries;
 }
 
-/** `count:varint (instance batch){count}` */
+/** `count:varint (instance epoch batch){count}` */
 export function writeDecidedEntries(w: Writer, entries: readonly DecidedEntry[]): void {
   w.varint(entries.length);
   for (const e of entries) {
     w.varint(e.instance);
+    w.varint(e.epoch ?? 0);
     writeBatch(w, e.batch, -1);
   }
 }
@@ -232,13 +234,18 @@ export function writeDecidedEntries(w: Writer, entries: readonly DecidedEntry[])
 export function readDecidedEntries(r: Reader): DecidedEntry[] {
   const n = r.count(2);
   const entries: DecidedEntry[] = new Array(n);
-  for (let i = 0; i < n; i++) entries[i] = { instance: r.varint(), batch: readBatch(r, -1) };
+  for (let i = 0; i < n; i++) {
+    const instance = r.varint();
+    const epoch = r.varint();
+    const batch = readBatch(r, -1);
+    entries[i] = epoch === 0 ? { instance, batch } : { instance, batch, epoch };
+  }
   return entries;
 }
 
 /**
- * `instance position nextClient part parts count:varint (client low active n:varint above{n}){count}`,
- * every number a varint.
+ * `instance position nextClient part parts membership count:varint (client low active n:varint above{n}){count}`,
+ * every number a varint; `membership` is `0` (epoch 0 of the options) or `1 epoch acceptors q1 q2`.
  */
 export function writeSnapshotPart(w: Writer, s: SnapshotPart): void {
   w.varint(s.instance);
@@ -246,6 +253,7 @@ export function writeSnapshotPart(w: Writer, s: SnapshotPart): void {
   w.varint(s.nextClient);
   w.varint(s.part);
   w.varint(s.parts);
+  writeMembership(w, s.membership);
   w.varint(s.clients.length);
   for (const c of s.clients) {
     w.varint(c.client);
@@ -262,6 +270,7 @@ export function readSnapshotPart(r: Reader): SnapshotPart {
   const nextClient = r.varint();
   const part = r.varint();
   const parts = r.varint();
+  const membership = readMembership(r);
   const n = r.count(4);
   const clients: ClientMark[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -273,7 +282,24 @@ export function readSnapshotPart(r: Reader): SnapshotPart {
     for (let j = 0; j < k; j++) above[j] = r.varint();
     clients[i] = { client, low, above, active };
   }
-  return { instance, position, nextClient, clients, part, parts };
+  return membership ? { instance, position, nextClient, clients, part, parts, membership } : { instance, position, nextClient, clients, part, parts };
+}
+
+function writeMembership(w: Writer, m: Membership | undefined): void {
+  if (!m) {
+    w.u8(0);
+    return;
+  }
+  w.u8(1);
+  w.varint(m.epoch);
+  w.varint(m.acceptors);
+  w.varint(m.phase1Quorum);
+  w.varint(m.phase2Quorum);
+}
+
+function readMembership(r: Reader): Membership | undefined {
+  if (r.u8() === 0) return undefined;
+  return { epoch: r.varint(), acceptors: r.varint(), phase1Quorum: r.varint(), phase2Quorum: r.varint() };
 }
 
 // ----------------------------------------------------------------------------------- fallback

@@ -57,6 +57,8 @@ describe('paxos CLI (no network)', () => {
       [['learner', '1', unicast, '--bind', 'anywhere'], /--bind must be an IPv4 address, got "anywhere"/],
       [['learner', '3', unicast], /learner 3 has no line in .*unicast\.conf \(it lists learners 1 to 2\)/],
       [['acceptor', '1', unicast, '--acceptors', '5'], /--acceptors 5, but .*unicast\.conf lists 3 acceptors/],
+      [['acceptor', '1', good, '--voters', '1,4'], /--voters: "4" is no acceptor id \(1 to 3\)/],
+      [['acceptor', '1', good, '--voters', '2,2'], /--voters lists an acceptor twice/],
     ];
     for (const [args, re] of cases) {
       const r = run(...args);

@@ -2,7 +2,8 @@
  * examples/kv-replica.ts on three "hosts": network namespaces joined by a bridge, one replica
  * process each (acceptor, proposer, learner and client, `Cluster.start({ host })` over UDP), each
  * with its data directory. One host is SIGKILLed mid-run and restarted from its directory; every
- * replica must end with the same map.
+ * replica must end with the same map. And a host killed for good is replaced by a new machine
+ * through a membership change while a writer keeps submitting.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +48,41 @@ describe('examples/kv-replica: a replica per host over UDP', function () {
     const [, applied, restores] = /(\d+) operations applied, (\d+) snapshots restored/.exec(summary) ?? [];
     expect(Number(restores), summary).to.equal(1);
     expect(Number(applied), 'it applied only what came after its snapshot').to.be.below(3 * OPS);
+  });
+
+  it('a host killed for good is replaced by a new one (membership change) while a writer keeps submitting', async () => {
+    const lab = openLab('kvswap');
+    const hosts = lab.addBridgedHosts(4);
+    const config = lab.file('paxos.conf', CONFIG);
+    const ops = 6_000;
+    // Four replica slots, three voting acceptors; replica 1 writes (paced, so that the change comes mid-run) and asks for the change.
+    const start = (i: number): LabProcess => lab.spawnNode(hosts[i - 1]!.ns, `replica${i}`, EXAMPLE, [
+      String(i), config, '--data-dir', lab.path(`data${i}`), '--ops', String(ops), '--replicas', '4', '--voters', '1,2,3', '--writers', '1',
+      '--ops-per-second', '1500', '--interface', hosts[i - 1]!.address, ...(i === 1 ? ['--reconfigure', '1,2,4'] : []),
+    ]);
+    const ready = (p: LabProcess): boolean => lab.readLines(p.stderrPath).lines.some((l) => l.includes('ready'));
+    const replicas = [1, 2, 3].map(start);
+    expect(await poll(() => replicas.every(ready), 30_000, 10), 'three hosts ready').to.equal(true);
+    await sleep(300);
+    lab.signal(replicas[2]!, 'SIGKILL'); // host 3 dies for good
+    await replicas[2]!.exited;
+    const fresh = start(4); // a new machine: its acceptor is a spare so far
+    expect(await poll(() => ready(fresh), 30_000, 10), 'host 4 ready').to.equal(true);
+    lab.signal(replicas[0]!, 'SIGUSR2');
+    const outcome = (): string | undefined => lab.readLines(replicas[0]!.stderrPath).lines.find((l) => /reconfigure(d| failed)/.test(l));
+    expect(await poll(() => outcome() !== undefined, 30_000, 10), 'the change is answered').to.equal(true);
+    const [, position] = /reconfigured epoch 1 at position (\d+): acceptors 1,2,4/.exec(outcome()!) ?? [];
+    expect(Number(position), `${outcome()}: while the writer still submits`).to.be.within(1, ops - 1);
+    // Host 2 goes too: without the change, acceptor 1 alone could decide nothing; with it, 1 and 4 are a quorum.
+    lab.signal(replicas[1]!, 'SIGKILL');
+    await replicas[1]!.exited;
+    const survivors = [replicas[0]!, fresh];
+    const done = await poll(() => survivors.every((r) => completion(lab, r) !== undefined), 60_000, 50);
+    const lines = survivors.map((r) => completion(lab, r));
+    await lab.stopAll(3000);
+    expect(done, `completions: ${JSON.stringify(lines)}; host 1: ${lab.readLines(replicas[0]!.stderrPath).lines.slice(-4).join(' | ')}`).to.equal(true);
+    expect(lines[0]).to.match(new RegExp(`^complete ${ops} [0-9a-f]{16}$`));
+    expect(lines[1], 'the new host ends identical').to.equal(lines[0]);
   });
 
   async function killAndRestart(transport: 'multicast' | 'unicast'): Promise<void> {

@@ -1,11 +1,12 @@
 /** One or more valid messages of every type, for codec and fuzz tests. */
 import type { Ballot, Message, Submission } from '../../lib/protocol/index.js';
-import { nodeKey } from '../../lib/protocol/index.js';
+import { type Membership, nodeKey, reconfigurationEntry } from '../../lib/protocol/index.js';
 import { ballot } from '../kit/ballot.js';
 
 export const BALLOT: Ballot = ballot(7, 1, 0xdeadbeef);
 export const OLD_BALLOT: Ballot = ballot(3, 0, 12345);
 export const CLIENT = nodeKey(2, 0xcafef00d);
+const NEXT_MEMBERSHIP: Membership = { epoch: 3, acceptors: 0b1011, phase1Quorum: 2, phase2Quorum: 2 };
 
 export function submissions(n: number, client = CLIENT, seq0 = 0): Submission[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -40,6 +41,7 @@ export function sampleMessages(): Message[] {
     { type: 'catchup', requester: { group: 'learners', member: 4 }, from: 10, to: 522 },
     { type: 'catchup', requester: { group: 'proposers' }, from: 0, to: 1 },
     { type: 'decided', entries: [{ instance: 10, batch }, { instance: 11, batch: mixed }] },
+    { type: 'decided', entries: [{ instance: 12, batch, epoch: 3 }, { instance: 13, batch: [reconfigurationEntry(NEXT_MEMBERSHIP)], epoch: 3 }] },
     {
       type: 'committed',
       entries: [
@@ -55,6 +57,7 @@ export function sampleMessages(): Message[] {
     { type: 'stateChunk', learner: 1, instance: 700, chunk: 9, chunks: 12, data: new Uint8Array([0, 1, 2, 250]) },
     { type: 'trim', snapshot },
     { type: 'trimmed', snapshot: { instance: 0, position: 0, nextClient: 1, part: 1, parts: 3, clients: [] } },
+    { type: 'trimmed', snapshot: { instance: 9, position: 4, nextClient: 2, part: 0, parts: 1, clients: [], membership: NEXT_MEMBERSHIP } },
     { type: 'registered', nonce: '0123456789abcdef0123', client: 77 },
     { type: 'alive', acceptor: 4, promised: BALLOT },
     { type: 'barrier', tokens: ['0123456789abcdef', 'fedcba9876543210fedc'] },
