@@ -66,4 +66,4 @@ export async function reconfigure(ctx: HandOverContext, request: MembershipReque
   }
 }
 
-const sameSet = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+const sameSet = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x) => b.includes(x));

@@ -59,6 +59,9 @@ function tappedTakeReady(this: Learner & { explorerName: string }): Ready {
   return taken;
 }
 
+/** The memberships of the explored epochs, per (shared, immutable) options object: votes ask for them at every step. */
+const memberships = new WeakMap<ResolvedOptions, Membership[]>();
+
 const describePacket = (p: Packet): string => `${p.from} -> ${p.group}/${p.member}: ${formatMessage(p.message)}`;
 
 export class World extends WorldState {
@@ -211,9 +214,12 @@ export class World extends WorldState {
     return { acceptors: [...Array.from({ length: n - 1 }, (_, i) => i), n] };
   }
 
-  /** Epoch 0's members, and epoch 1's: the replacement's (with majorities); nothing else is ever asked. */
+  /** Epoch 0's members, and epoch 1's: the replacement's (with majorities); nothing else is ever asked. Computed once per options. */
   private membershipOf(epoch: number): Membership {
-    return epoch === 0 ? initialMembership(this.options) : resolveMembership(this.replacement(), this.options.acceptors, epoch);
+    let known = memberships.get(this.options);
+    if (!known) memberships.set(this.options, (known = []));
+    const e = Math.min(epoch, 1);
+    return (known[e] ??= e === 0 ? initialMembership(this.options) : resolveMembership(this.replacement(), this.options.acceptors, 1));
   }
 
   /** A read barrier: its answer must cover every value any learner (embedded ones too) has delivered by now. */
